@@ -1,0 +1,77 @@
+# clearbook - root Makefile.
+#
+#   make            build bin/clearbook
+#   make test       install missing packages, then every test: normal build
+#                   and an AddressSanitizer+UBSan build
+#   make demo       install missing packages, build, run samples/demo.sh out/demo
+#   make bench      benchmarks, each printed beside a baseline from the same run
+#   make install PREFIX=/usr/local
+#   make clean
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+WARN    := -Wall -Wextra -Wshadow -Wconversion -Werror
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -g
+OPT     ?= -O2
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LIBS    := -lsqlite3 -lcrypto -ljansson
+TESTLIBS := -lcmocka
+
+LEDGER_SRC := $(wildcard ledger/*.c)
+CLI_SRC    := $(wildcard cli/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+HEADERS    := $(wildcard ledger/*.h cli/*.h)
+
+# $(call variant,NAME,DIR,CFLAGS,LDFLAGS)
+define variant
+$(2)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(3) -c $$< -o $$@
+$(2)/libledger.a: $(patsubst %.c,$(2)/obj/%.o,$(LEDGER_SRC))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+$(2)/clearbook: $(patsubst %.c,$(2)/obj/%.o,$(CLI_SRC)) $(2)/libledger.a
+	$$(CC) $(3) $$^ -o $$@ $(4) $(LIBS)
+$(2)/tests/%: tests/unit/%.c $(2)/libledger.a $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(3) -Wno-conversion $$< $(2)/libledger.a -o $$@ $(4) $(LIBS) $(TESTLIBS)
+$(1): $(2)/clearbook $(patsubst tests/unit/%.c,$(2)/tests/%,$(UNIT_SRC))
+endef
+
+$(eval $(call variant,release,build/release,$(CFLAGS_COMMON) $(OPT),))
+$(eval $(call variant,asan,build/asan,$(CFLAGS_COMMON) -O1 $(SAN),$(SAN)))
+
+.PHONY: all release asan test unit e2e demo bench install clean deps
+all: bin/clearbook
+
+bin/clearbook: build/release/clearbook
+	@mkdir -p bin
+	cp $< $@
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	$(MAKE) release asan bin/clearbook
+	tests/run.sh build/release
+	tests/run.sh build/asan
+
+demo: deps
+	$(MAKE) bin/clearbook
+	samples/demo.sh out/demo
+
+bench: deps
+	$(MAKE) bin/clearbook build/release/bench_raw
+	bench/run.sh
+
+build/release/bench_raw: bench/raw_inserts.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(OPT) $< -o $@ -lsqlite3
+
+install: bin/clearbook
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/clearbook
+	install -m 0755 bin/clearbook $(DESTDIR)$(PREFIX)/bin/clearbook
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/clearbook/
+
+clean:
+	rm -rf build bin out

@@ -1,0 +1,169 @@
+/*
+ * ledger_int.h - what the ledger's own files share; nothing outside ledger/
+ * includes this.
+ */
+#ifndef CLEARBOOK_LEDGER_INT_H
+#define CLEARBOOK_LEDGER_INT_H
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "ledger.h"
+
+/* Ledger invariants stay checked in release builds: a crash beats
+ * committing an unbalanced book. */
+#define LG_ASSERT(cond)                                                      \
+	do {                                                                     \
+		if (!(cond))                                                         \
+			lg_assert_fail(#cond, __FILE__, __LINE__);                       \
+	} while (0)
+_Noreturn void lg_assert_fail(const char *what, const char *file, int line);
+
+#define LG_HASH_BYTES 32
+#define LG_TS_MAX 32              /* "2026-11-25T02:00:00Z" and NUL */
+#define LG_CACHE_ACCOUNTS_MAX 100000 /* accounts held in memory per batch */
+#define LG_TEMPLATES_MAX 256
+#define LG_BUSY_TIMEOUT_MS 10000
+
+enum lg_kind { LG_KIND_POSTED, LG_KIND_PENDING, LG_KIND_COMMIT, LG_KIND_VOID,
+               LG_KIND_EXPIRE, LG_KIND_REVERSE };
+const char *lg_kind_name(enum lg_kind kind);
+
+enum lg_acct_type { LG_T_ASSET, LG_T_LIABILITY, LG_T_EQUITY, LG_T_INCOME,
+                    LG_T_EXPENSE };
+int lg_acct_type_parse(const char *text, enum lg_acct_type *out);
+const char *lg_acct_type_name(enum lg_acct_type t);
+/* +1 for debit-normal types (asset, expense), -1 for credit-normal. */
+int lg_acct_type_sign(enum lg_acct_type t);
+
+/* An account as the batch sees it, with its running balance. */
+struct lg_acct {
+	long long id;
+	char *code;
+	char asset[LG_ASSET_CODE_MAX + 1];
+	int scale;
+	enum lg_acct_type type;
+	unsigned flags;
+	int closed;
+	int dirty;                 /* balance changed in this batch */
+	amount_minor_t posted;
+	amount_minor_t pending_dr; /* >= 0: sum of positive held amounts */
+	amount_minor_t pending_cr; /* <= 0: sum of negative held amounts */
+	struct lg_acct *next;      /* hash chain */
+};
+
+struct lg_template {
+	char pattern[LG_CODE_MAX + 1];
+	char asset[LG_ASSET_CODE_MAX + 1];
+	enum lg_acct_type type;
+	unsigned flags;
+};
+
+enum lg_stmt {
+	ST_ACCT_BY_CODE, ST_BAL_GET, ST_BAL_PUT, ST_TX_INSERT, ST_TX_BY_ID,
+	ST_POSTING_INSERT, ST_POSTINGS_OF, ST_ACCT_INSERT, ST_HEAD,
+	ST_COUNT
+};
+
+struct ledger {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	char now[LG_TS_MAX];      /* fixed clock, UTC */
+	char today[11];
+	int in_tx;                /* inside ledger_begin */
+	/* Batch state, valid between lg_batch_start and lg_batch_end. */
+	long long head_seq;
+	unsigned char head_hash[LG_HASH_BYTES];
+	char closed_through[11];  /* last closed date, "" if none */
+	struct lg_acct **cache;   /* hash table by code */
+	size_t cache_buckets;
+	size_t cache_n;
+	struct lg_template templates[LG_TEMPLATES_MAX];
+	int templates_n;
+	void *hasher;             /* reusable OpenSSL digest context */
+	void *enc;                /* encoding scratch buffer of hash.c */
+};
+
+/* A transaction about to be appended. */
+struct lg_posting {
+	struct lg_acct *acct;
+	amount_minor_t amount;
+};
+struct lg_tx {
+	char id[LG_ID_MAX + 16]; /* room for a ":reversal" suffix */
+	enum lg_kind kind;
+	long long ref_seq;        /* 0 if none */
+	char ref_id[LG_ID_MAX + 1];
+	char date[11];
+	char expires_at[LG_TS_MAX]; /* "" if none */
+	long long timeout_s;      /* pending only; 0 = never */
+	char *memo;               /* borrowed */
+	char *meta;               /* borrowed canonical JSON object */
+	int n;
+	struct lg_posting p[LG_POSTINGS_MAX];
+};
+
+/* util.c */
+int lg_sql_error(ledger *lg, lg_error *err, const char *what);
+int lg_timestamp_valid(const char *text);
+int lg_timestamp_add(const char *ts, long long seconds, char out[LG_TS_MAX]);
+int lg_code_valid(const char *code);
+int lg_asset_code_valid(const char *code);
+void lg_hex(const unsigned char *bytes, size_t n, char *out);
+
+/* store.c */
+int lg_store_open(ledger *lg, const char *path, int create, lg_error *err);
+void lg_store_close(ledger *lg);
+sqlite3_stmt *lg_stmt(ledger *lg, enum lg_stmt which);
+int lg_exec(ledger *lg, const char *sql, lg_error *err);
+int lg_register_functions(sqlite3 *db);
+
+/* accounts.c: the batch cache of accounts and balances */
+int lg_batch_start(ledger *lg, lg_error *err);
+/* Writes dirty balances back and forgets the cache. */
+int lg_batch_flush(ledger *lg, lg_error *err);
+void lg_batch_drop(ledger *lg);
+/* Between transactions only: bounds the cache to LG_CACHE_ACCOUNTS_MAX by
+ * writing balances back and forgetting them (account pointers die). */
+int lg_batch_trim(ledger *lg, lg_error *err);
+/* Finds an account (opening it from a template if one matches).  The
+ * pointer stays valid until the next flush; *out NULL + LG_ENOINPUT if
+ * unknown. */
+int lg_account_get(ledger *lg, const char *code, struct lg_acct **out,
+                   lg_error *err);
+amount_minor_t lg_available(const struct lg_acct *a);
+
+/* hash.c: the canonical encoding of docs/hash-chain.md and SHA-256. */
+struct lg_tx_view {
+	long long seq;
+	const char *id, *kind, *date, *booked_at, *expires_at, *memo, *meta;
+	long long ref_seq;       /* 0 if none */
+	long long timeout_s;     /* content hash only */
+	int n;
+	const char *account[LG_POSTINGS_MAX];
+	const char *asset[LG_POSTINGS_MAX];
+	amount_minor_t amount[LG_POSTINGS_MAX];
+};
+int lg_hasher_new(ledger *lg);
+void lg_hasher_free(ledger *lg);
+/* SHA-256(prev || encoding of v); the chain link of docs/hash-chain.md. */
+int lg_hash_chain(ledger *lg, const unsigned char prev[LG_HASH_BYTES],
+                  const struct lg_tx_view *v, unsigned char out[LG_HASH_BYTES]);
+/* Hash of what the caller submitted (no seq, clock or chain), compared on
+ * replays of the same id. */
+int lg_hash_content(ledger *lg, const struct lg_tx_view *v,
+                    unsigned char out[LG_HASH_BYTES]);
+/* Fills a view of tx (borrowing its strings). */
+void lg_tx_view_of(const struct lg_tx *tx, long long seq, const char *booked_at,
+                   struct lg_tx_view *v);
+
+/* post.c */
+/* Appends tx inside an open batch.  *replayed is set when the same id with
+ * the same content is already in the journal. */
+int lg_append(ledger *lg, struct lg_tx *tx, int *replayed, lg_error *err);
+/* As lg_append, first releasing the held postings `rel` of a hold that
+ * this transaction (commit, void, expire) ends. */
+int lg_append_release(ledger *lg, struct lg_tx *tx, const struct lg_posting *rel,
+                      int rel_n, int *replayed, lg_error *err);
+
+#endif
