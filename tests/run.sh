@@ -1,0 +1,47 @@
+#!/bin/sh
+# run.sh BUILD_DIR - run every test against one build (release or asan).
+#
+# Unit tests: every BUILD_DIR/tests/test_* binary (cmocka).
+# End-to-end: every tests/e2e/*.sh, with CLEARBOOK set to BUILD_DIR/clearbook
+# and a fresh scratch directory in TMPDIR_E2E.  A script passes by exiting 0.
+set -u
+build=${1:?usage: tests/run.sh BUILD_DIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$build" && pwd)
+export CLEARBOOK="$build/clearbook"
+export ROOT="$root"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+unset CLEARBOOK_DB CLEARBOOK_NOW
+pass=0
+fail=0
+failed=""
+
+for t in "$build"/tests/test_*; do
+	[ -x "$t" ] || continue
+	if "$t" >"$build/$(basename "$t").log" 2>&1; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		failed="$failed $(basename "$t")"
+		cat "$build/$(basename "$t").log"
+	fi
+done
+
+for s in "$root"/tests/e2e/*.sh; do
+	[ -f "$s" ] || continue
+	name=$(basename "$s" .sh)
+	scratch=$(mktemp -d)
+	if (cd "$scratch" && TMPDIR_E2E="$scratch" sh "$s") >"$scratch.log" 2>&1; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "--- $name failed:"
+		tail -n 40 "$scratch.log"
+	fi
+	rm -rf "$scratch" "$scratch.log"
+done
+
+echo "tests ($(basename "$build")): $pass passed, $fail failed${failed:+:$failed}"
+[ "$fail" -eq 0 ]
