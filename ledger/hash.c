@@ -21,18 +21,33 @@ struct enc {
 	int overflow;
 };
 
+/* Writes v in decimal into the end of buf[cap] and returns where it starts;
+ * the hot path avoids printf. */
+static char *utoa_back(unsigned long long v, char *buf, size_t cap)
+{
+	char *p = buf + cap;
+	do {
+		*--p = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v != 0);
+	return p;
+}
+
 /* Appends one netstring: "<decimal length>:<bytes>,". */
 static void enc_bytes(struct enc *e, const char *s, size_t n)
 {
-	char head[32];
-	int h = snprintf(head, sizeof head, "%zu:", n);
-	LG_ASSERT(h > 0 && (size_t)h < sizeof head);
-	if (e->len + (size_t)h + n + 1 > ENC_CAP) {
+	char buf[24];
+	char *head = utoa_back(n, buf, sizeof buf - 1);
+	size_t h;
+
+	buf[sizeof buf - 1] = ':';
+	h = (size_t)(buf + sizeof buf - head);
+	if (e->len + h + n + 1 > ENC_CAP) {
 		e->overflow = 1;
 		return;
 	}
-	memcpy(e->buf + e->len, head, (size_t)h);
-	e->len += (size_t)h;
+	memcpy(e->buf + e->len, head, h);
+	e->len += h;
 	memcpy(e->buf + e->len, s, n);
 	e->len += n;
 	e->buf[e->len++] = ',';
@@ -45,9 +60,12 @@ static void enc_str(struct enc *e, const char *s)
 
 static void enc_int(struct enc *e, long long v)
 {
-	char t[32];
-	int n = snprintf(t, sizeof t, "%lld", v);
-	enc_bytes(e, t, (size_t)n);
+	char t[24];
+	char *p = utoa_back(v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v,
+	                    t, sizeof t);
+	if (v < 0)
+		*--p = '-';
+	enc_bytes(e, p, (size_t)(t + sizeof t - p));
 }
 
 static void enc_postings(struct enc *e, const struct lg_tx_view *v)
@@ -62,23 +80,33 @@ static void enc_postings(struct enc *e, const struct lg_tx_view *v)
 	}
 }
 
-int lg_hasher_new(ledger *lg)
+int lg_scratch_new(ledger *lg)
 {
 	lg->hasher = EVP_MD_CTX_new();
+	/* Fetched once: EVP_sha256() on every digest takes a lock each time. */
+	lg->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	lg->enc = malloc(sizeof(struct enc));
-	if (!lg->hasher || !lg->enc) {
-		lg_hasher_free(lg);
+	lg->json = malloc(sizeof(struct lg_json));
+	lg->meta_buf = malloc(LG_META_MAX + 1);
+	if (!lg->hasher || !lg->sha256 || !lg->enc || !lg->json || !lg->meta_buf) {
+		lg_scratch_free(lg);
 		return -1;
 	}
 	return 0;
 }
 
-void lg_hasher_free(ledger *lg)
+void lg_scratch_free(ledger *lg)
 {
 	EVP_MD_CTX_free(lg->hasher);
+	EVP_MD_free(lg->sha256);
+	lg->sha256 = NULL;
 	free(lg->enc);
+	free(lg->json);
+	free(lg->meta_buf);
 	lg->hasher = NULL;
 	lg->enc = NULL;
+	lg->json = NULL;
+	lg->meta_buf = NULL;
 }
 
 static int sha256(ledger *lg, const unsigned char *prev, const struct enc *e,
@@ -89,7 +117,7 @@ static int sha256(ledger *lg, const unsigned char *prev, const struct enc *e,
 
 	if (e->overflow)
 		return -1;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	if (EVP_DigestInit_ex2(ctx, lg->sha256, NULL) != 1)
 		return -1;
 	if (prev && EVP_DigestUpdate(ctx, prev, LG_HASH_BYTES) != 1)
 		return -1;

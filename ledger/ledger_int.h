@@ -61,7 +61,7 @@ struct lg_template {
 
 enum lg_stmt {
 	ST_ACCT_BY_CODE, ST_BAL_GET, ST_BAL_PUT, ST_TX_INSERT, ST_TX_BY_ID,
-	ST_POSTING_INSERT, ST_POSTINGS_OF, ST_ACCT_INSERT, ST_HEAD,
+	ST_POSTING_INSERT, ST_POSTING_INSERT2, ST_POSTINGS_OF, ST_ACCT_INSERT, ST_HEAD,
 	ST_COUNT
 };
 
@@ -81,7 +81,10 @@ struct ledger {
 	struct lg_template templates[LG_TEMPLATES_MAX];
 	int templates_n;
 	void *hasher;             /* reusable OpenSSL digest context */
+	void *sha256;             /* the fetched SHA-256 implementation */
 	void *enc;                /* encoding scratch buffer of hash.c */
+	struct lg_json *json;     /* node pool of the line being posted */
+	char *meta_buf;           /* canonical metadata of that line */
 };
 
 /* A transaction about to be appended. */
@@ -144,8 +147,10 @@ struct lg_tx_view {
 	const char *asset[LG_POSTINGS_MAX];
 	amount_minor_t amount[LG_POSTINGS_MAX];
 };
-int lg_hasher_new(ledger *lg);
-void lg_hasher_free(ledger *lg);
+/* Allocates and frees the handle's scratch: digest context, encoding
+ * buffer, JSON node pool, metadata buffer. */
+int lg_scratch_new(ledger *lg);
+void lg_scratch_free(ledger *lg);
 /* SHA-256(prev || encoding of v); the chain link of docs/hash-chain.md. */
 int lg_hash_chain(ledger *lg, const unsigned char prev[LG_HASH_BYTES],
                   const struct lg_tx_view *v, unsigned char out[LG_HASH_BYTES]);
@@ -156,6 +161,36 @@ int lg_hash_content(ledger *lg, const struct lg_tx_view *v,
 /* Fills a view of tx (borrowing its strings). */
 void lg_tx_view_of(const struct lg_tx *tx, long long seq, const char *booked_at,
                    struct lg_tx_view *v);
+
+/* json.c: a strict, allocation-free JSON reader for one line. */
+#define LG_JSON_NODES_MAX 4096
+#define LG_JSON_DEPTH_MAX 32
+#define LG_JSON_MEMBERS_MAX 256  /* members of one metadata object or array */
+enum lg_jtype { LG_J_NULL, LG_J_FALSE, LG_J_TRUE, LG_J_INT, LG_J_REAL,
+                LG_J_STRING, LG_J_ARRAY, LG_J_OBJECT };
+struct lg_jnode {
+	enum lg_jtype type;
+	char *str;          /* strings: decoded, NUL-terminated; numbers: source */
+	size_t len;
+	long long ival;     /* LG_J_INT */
+	char *key;          /* member of an object: its decoded key */
+	size_t key_len;
+	int child, next;    /* first child and next sibling, -1 for none */
+	int count;          /* children */
+};
+struct lg_json {
+	int n;
+	struct lg_jnode node[LG_JSON_NODES_MAX];
+};
+/* Parses `text` (modified in place; must stay alive while doc is used) into
+ * doc; node 0 is the root.  On failure writes the reason into why. */
+int lg_json_parse(struct lg_json *doc, char *text, size_t len, char *why,
+                  size_t why_cap);
+/* Member `key` of object node obj, or -1. */
+int lg_json_get(const struct lg_json *doc, int obj, const char *key);
+/* Writes node idx as canonical JSON (sorted keys, compact): 0, -1 if it
+ * holds a fractional number, -2 if it does not fit in cap. */
+int lg_json_canonical(const struct lg_json *doc, int idx, char *out, size_t cap);
 
 /* post.c */
 /* Appends tx inside an open batch.  *replayed is set when the same id with

@@ -5,7 +5,6 @@
  */
 #include "ledger_int.h"
 
-#include <jansson.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -82,6 +81,8 @@ struct snapshot {
 	int dirty;
 };
 
+#define LG_CONSTRAINT (-2) /* internal: the transaction row hit a constraint */
+
 static void snap_take(struct snapshot *s, int *n, struct lg_acct *a)
 {
 	for (int i = 0; i < *n; i++)
@@ -114,18 +115,20 @@ static int apply_one(struct lg_acct *a, amount_minor_t amount, int pending)
 	return amount_add(*slot, amount, slot);
 }
 
-/* Applies releases and postings, then checks no-overdraft accounts.  On any
- * failure every touched balance is restored. */
+/* Applies releases and postings, then checks no-overdraft accounts.  The
+ * caller's snapshot records every touched balance; on failure they are
+ * already restored. */
 static int apply_balances(const struct lg_tx *tx, const struct lg_posting *rel,
-                          int rel_n, lg_error *err)
+                          int rel_n, struct snapshot *snap, int *sn_out,
+                          lg_error *err)
 {
-	struct snapshot snap[2 * LG_POSTINGS_MAX];
 	int sn = 0, pending = tx->kind == LG_KIND_PENDING;
 
 	for (int i = 0; i < rel_n; i++)
 		snap_take(snap, &sn, rel[i].acct);
 	for (int i = 0; i < tx->n; i++)
 		snap_take(snap, &sn, tx->p[i].acct);
+	*sn_out = sn;
 	for (int i = 0; i < rel_n; i++) {
 		/* releasing a hold: take the held amount back off its side */
 		struct lg_acct *a = rel[i].acct;
@@ -193,6 +196,7 @@ static int insert_rows(ledger *lg, const struct lg_tx *tx, long long seq,
                        const unsigned char hash[LG_HASH_BYTES], lg_error *err)
 {
 	sqlite3_stmt *st = lg_stmt(lg, ST_TX_INSERT);
+	int rc;
 
 	if (!st)
 		return lg_sql_error(lg, err, "writing the journal");
@@ -209,31 +213,74 @@ static int insert_rows(ledger *lg, const struct lg_tx *tx, long long seq,
 	sqlite3_bind_text(st, 9, tx->meta ? tx->meta : "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 10, content, LG_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 11, hash, LG_HASH_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		sqlite3_reset(st);
+		return LG_CONSTRAINT;
+	}
+	if (rc != SQLITE_DONE)
 		return lg_sql_error(lg, err, "writing the journal");
-	for (int i = 0; i < tx->n; i++) {
-		unsigned char b[AMOUNT_BLOB_BYTES];
-		st = lg_stmt(lg, ST_POSTING_INSERT);
+	/* Postings go in pairs, one statement for two rows: most transactions
+	 * have exactly two and this halves the statements executed. */
+	for (int i = 0; i < tx->n; i += 2) {
+		unsigned char b1[AMOUNT_BLOB_BYTES], b2[AMOUNT_BLOB_BYTES];
+		int pair = i + 1 < tx->n;
+		st = lg_stmt(lg, pair ? ST_POSTING_INSERT2 : ST_POSTING_INSERT);
 		if (!st)
 			return lg_sql_error(lg, err, "writing postings");
-		amount_encode(tx->p[i].amount, b);
+		amount_encode(tx->p[i].amount, b1);
 		sqlite3_bind_int64(st, 1, seq);
 		sqlite3_bind_int(st, 2, i);
 		sqlite3_bind_int64(st, 3, tx->p[i].acct->id);
-		sqlite3_bind_blob(st, 4, b, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, b1, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+		if (pair) {
+			amount_encode(tx->p[i + 1].amount, b2);
+			sqlite3_bind_int(st, 5, i + 1);
+			sqlite3_bind_int64(st, 6, tx->p[i + 1].acct->id);
+			sqlite3_bind_blob(st, 7, b2, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return lg_sql_error(lg, err, "writing postings");
 	}
 	return LG_OK;
 }
 
+/* The id is already in the journal: the same content is a replay, other
+ * content a conflict. */
+static int replay_or_conflict(ledger *lg, const struct lg_tx *tx,
+                              const unsigned char content[LG_HASH_BYTES],
+                              int *found, int *replayed, lg_error *err)
+{
+	unsigned char old[LG_HASH_BYTES];
+	long long existing;
+	int rc = find_id(lg, tx->id, &existing, old, err);
+
+	*found = existing != 0;
+	if (rc || !existing)
+		return rc;
+	if (memcmp(old, content, LG_HASH_BYTES) != 0)
+		return lg_error_set(err, LG_EDATA, "transaction '%s' conflicts with the one "
+		                    "already posted as seq %lld under the same id", tx->id,
+		                    existing);
+	*replayed = 1;
+	return LG_OK;
+}
+
+/*
+ * The fast path inserts first and asks questions later: a new id (the usual
+ * case) costs no lookup.  Balances are applied before the insert so that a
+ * refused overdraft leaves no row behind; when the insert meets the unique
+ * id, or the balance check fails, the id is looked up to tell a replay or a
+ * conflict from a real refusal.
+ */
 int lg_append_release(ledger *lg, struct lg_tx *tx, const struct lg_posting *rel,
                       int rel_n, int *replayed, lg_error *err)
 {
+	struct snapshot snap[2 * LG_POSTINGS_MAX];
 	struct lg_tx_view v;
-	unsigned char content[LG_HASH_BYTES], old[LG_HASH_BYTES], hash[LG_HASH_BYTES];
-	long long seq, existing;
-	int rc;
+	unsigned char content[LG_HASH_BYTES], hash[LG_HASH_BYTES];
+	long long seq;
+	int rc, sn = 0, found = 0;
 
 	LG_ASSERT(lg->in_tx && lg->cache != NULL);
 	*replayed = 0;
@@ -244,23 +291,29 @@ int lg_append_release(ledger *lg, struct lg_tx *tx, const struct lg_posting *rel
 	lg_tx_view_of(tx, seq, lg->now, &v);
 	if (lg_hash_content(lg, &v, content) != 0)
 		return lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
-	rc = find_id(lg, tx->id, &existing, old, err);
-	if (rc)
+	rc = apply_balances(tx, rel, rel_n, snap, &sn, err);
+	if (rc) {
+		lg_error saved = *err;
+		int rc2 = replay_or_conflict(lg, tx, content, &found, replayed, err);
+		if (rc2 || found)
+			return rc2;
+		*err = saved;
 		return rc;
-	if (existing) {
-		if (memcmp(old, content, LG_HASH_BYTES) != 0)
-			return lg_error_set(err, LG_EDATA, "transaction '%s' conflicts with "
-			                    "the one already posted as seq %lld under the "
-			                    "same id", tx->id, existing);
-		*replayed = 1;
-		return LG_OK;
 	}
-	rc = apply_balances(tx, rel, rel_n, err);
-	if (rc)
-		return rc;
-	if (lg_hash_chain(lg, lg->head_hash, &v, hash) != 0)
+	if (lg_hash_chain(lg, lg->head_hash, &v, hash) != 0) {
+		snap_restore(snap, sn);
 		return lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
+	}
 	rc = insert_rows(lg, tx, seq, content, hash, err);
+	if (rc == LG_CONSTRAINT) {
+		snap_restore(snap, sn);
+		rc = replay_or_conflict(lg, tx, content, &found, replayed, err);
+		if (!rc && !found)
+			rc = lg_error_set(err, LG_EDATA, "transaction '%s' refused by the "
+			                  "journal's constraints (a hold ends once, a "
+			                  "transaction is reversed once)", tx->id);
+		return rc;
+	}
 	if (rc)
 		return rc; /* the caller rolls the whole batch back */
 	lg->head_seq = seq;
@@ -283,153 +336,174 @@ static int has_control(const char *s)
 	return 0;
 }
 
-/* Metadata must stay exact too: fractional numbers are refused. */
-static int meta_has_real(json_t *v)
+static int is_str(const struct lg_json *d, int k)
 {
-	const char *k;
-	json_t *x;
-	size_t i;
-
-	if (json_is_real(v))
-		return 1;
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, x)
-			if (meta_has_real(x))
-				return 1;
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-			if (meta_has_real(x))
-				return 1;
-	}
-	return 0;
+	return k >= 0 && d->node[k].type == LG_J_STRING;
 }
 
-static int parse_posting(ledger *lg, json_t *p, int i, struct lg_tx *tx,
-                         lg_error *err)
+/* Refuses members other than the allowed ones. */
+static int only_keys(const struct lg_json *d, int obj, const char *const *allowed,
+                     const char *where, lg_error *err)
 {
-	char idx[32], why[128];
-	json_t *acct = json_object_get(p, "account");
-	json_t *amt = json_object_get(p, "amount");
-	json_t *asset = json_object_get(p, "asset");
+	for (int k = d->node[obj].child; k >= 0; k = d->node[k].next) {
+		int ok = 0;
+		for (int a = 0; allowed[a] && !ok; a++)
+			ok = strcmp(d->node[k].key, allowed[a]) == 0;
+		if (!ok)
+			return lg_error_set(err, LG_EDATA, "%sunknown field '%.64s'", where,
+			                    d->node[k].key);
+	}
+	return LG_OK;
+}
+
+static int parse_posting(ledger *lg, const struct lg_json *d, int p, int i,
+                         struct lg_tx *tx, lg_error *err)
+{
+	static const char *const allowed[] = { "account", "amount", "asset", NULL };
+	char idx[40], why[128];
+	int acct, amt, asset, rc;
 	struct lg_acct *a = NULL;
-	const char *k;
-	json_t *x;
-	int rc;
 
 	snprintf(idx, sizeof idx, "postings[%d]", i);
-	if (!json_is_object(p))
+	if (d->node[p].type != LG_J_OBJECT)
 		return lg_error_set(err, LG_EDATA, "%s: must be an object", idx);
-	json_object_foreach(p, k, x)
-		if (strcmp(k, "account") && strcmp(k, "amount") && strcmp(k, "asset"))
-			return lg_error_set(err, LG_EDATA, "%s: unknown field '%s'", idx, k);
-	if (!json_is_string(acct))
+	snprintf(why, sizeof why, "%s: ", idx);
+	rc = only_keys(d, p, allowed, why, err);
+	if (rc)
+		return rc;
+	acct = lg_json_get(d, p, "account");
+	amt = lg_json_get(d, p, "amount");
+	asset = lg_json_get(d, p, "asset");
+	if (!is_str(d, acct))
 		return lg_error_set(err, LG_EDATA, "%s.account: missing or not a string", idx);
-	if (!json_is_string(amt))
-		return lg_error_set(err, LG_EDATA, "%s.amount: missing or not a decimal string (numbers in "
-		           "JSON are not exact)", idx);
-	rc = lg_account_get(lg, json_string_value(acct), &a, err);
+	if (!is_str(d, amt))
+		return lg_error_set(err, LG_EDATA, "%s.amount: missing or not a decimal "
+		                    "string (numbers in JSON are not exact)", idx);
+	rc = lg_account_get(lg, d->node[acct].str, &a, err);
 	if (rc) {
 		char m[LG_MSG_MAX];
 		snprintf(m, sizeof m, "%s", err->msg);
 		return lg_error_set(err, rc == LG_ENOINPUT ? LG_EDATA : rc, "%s.account: %s",
 		                    idx, m);
 	}
-	if (asset && (!json_is_string(asset) || strcmp(json_string_value(asset), a->asset)))
-		return lg_error_set(err, LG_EDATA, "%s.asset: '%s' is not the asset of "
+	if (asset >= 0 && (!is_str(d, asset) || strcmp(d->node[asset].str, a->asset)))
+		return lg_error_set(err, LG_EDATA, "%s.asset: '%.16s' is not the asset of "
 		                    "account '%s' (%s)", idx,
-		                    json_is_string(asset) ? json_string_value(asset) : "?",
-		                    a->code, a->asset);
-	if (amount_parse(json_string_value(amt), json_string_length(amt), a->scale,
-	                 &tx->p[i].amount, why, sizeof why) != 0)
+		                    is_str(d, asset) ? d->node[asset].str : "?", a->code,
+		                    a->asset);
+	if (amount_parse(d->node[amt].str, d->node[amt].len, a->scale, &tx->p[i].amount,
+	                 why, sizeof why) != 0)
 		return lg_error_set(err, LG_EDATA, "%s.amount: '%.64s' is not an exact %s "
-		                    "amount: %s", idx, json_string_value(amt), a->asset, why);
+		                    "amount: %s", idx, d->node[amt].str, a->asset, why);
 	tx->p[i].acct = a;
 	return LG_OK;
 }
 
-static int parse_header(json_t *root, struct lg_tx *tx, lg_error *err)
+static int parse_pending(const struct lg_json *d, struct lg_tx *tx, lg_error *err)
 {
-	json_t *id = json_object_get(root, "id"), *date = json_object_get(root, "date");
-	json_t *memo = json_object_get(root, "memo"), *pend = json_object_get(root, "pending");
-	json_t *tmo = json_object_get(root, "timeout_s");
-	const char *k;
-	json_t *x;
+	int pend = lg_json_get(d, 0, "pending"), tmo = lg_json_get(d, 0, "timeout_s");
 
-	json_object_foreach(root, k, x)
-		if (strcmp(k, "id") && strcmp(k, "date") && strcmp(k, "memo") &&
-		    strcmp(k, "postings") && strcmp(k, "meta") && strcmp(k, "pending") &&
-		    strcmp(k, "timeout_s"))
-			return lg_error_set(err, LG_EDATA, "unknown field '%s'", k);
-	if (!json_is_string(id) || json_string_length(id) == 0 ||
-	    json_string_length(id) > LG_ID_MAX || has_control(json_string_value(id)))
-		return lg_error_set(err, LG_EDATA, "id: missing, empty, longer than 128 bytes or holding "
-		           "control characters");
-	snprintf(tx->id, sizeof tx->id, "%s", json_string_value(id));
-	if (!json_is_string(date) || !ledger_date_valid(json_string_value(date)))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': date: missing or not a calendar date "
-		           "YYYY-MM-DD", tx->id);
-	snprintf(tx->date, sizeof tx->date, "%s", json_string_value(date));
-	if (memo && (!json_is_string(memo) || json_string_length(memo) > LG_MEMO_MAX))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': memo: not a string of at most 1000 "
-		           "bytes", tx->id);
-	tx->memo = memo ? (char *)json_string_value(memo) : "";
-	if (pend && !json_is_boolean(pend))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': pending: must be true or false", tx->id);
-	tx->kind = json_is_true(pend) ? LG_KIND_PENDING : LG_KIND_POSTED;
-	if (tmo) {
-		if (tx->kind != LG_KIND_PENDING)
-			return lg_error_set(err, LG_EDATA, "transaction '%s': timeout_s: only a pending "
-			           "transaction expires", tx->id);
-		if (!json_is_integer(tmo) || json_integer_value(tmo) <= 0 ||
-		    json_integer_value(tmo) > 366LL * 86400)
-			return lg_error_set(err, LG_EDATA, "transaction '%s': timeout_s: must be a whole number "
-			           "of seconds between 1 and 31622400", tx->id);
-		tx->timeout_s = json_integer_value(tmo);
-	}
+	if (pend >= 0 && d->node[pend].type != LG_J_TRUE && d->node[pend].type != LG_J_FALSE)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': pending: must be true "
+		                    "or false", tx->id);
+	tx->kind = pend >= 0 && d->node[pend].type == LG_J_TRUE ? LG_KIND_PENDING
+	                                                         : LG_KIND_POSTED;
+	if (tmo < 0)
+		return LG_OK;
+	if (tx->kind != LG_KIND_PENDING)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': timeout_s: only a "
+		                    "pending transaction expires", tx->id);
+	if (d->node[tmo].type != LG_J_INT || d->node[tmo].ival <= 0 ||
+	    d->node[tmo].ival > 366LL * 86400)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': timeout_s: must be a "
+		                    "whole number of seconds between 1 and 31622400", tx->id);
+	tx->timeout_s = d->node[tmo].ival;
 	return LG_OK;
 }
 
-/* Parses one line into tx.  *meta_out is the caller's to free. */
-static int parse_line(ledger *lg, const char *line, size_t len, struct lg_tx *tx,
-                      json_t **root_out, char **meta_out, lg_error *err)
+static int parse_header(const struct lg_json *d, struct lg_tx *tx, lg_error *err)
 {
-	json_error_t jerr;
-	json_t *root, *postings, *meta;
-	int rc;
+	static const char *const allowed[] = { "id", "date", "memo", "postings", "meta",
+	                                       "pending", "timeout_s", NULL };
+	int id = lg_json_get(d, 0, "id"), date = lg_json_get(d, 0, "date");
+	int memo = lg_json_get(d, 0, "memo");
+	int rc = only_keys(d, 0, allowed, "", err);
 
-	memset(tx, 0, offsetof(struct lg_tx, p));
-	*meta_out = NULL;
-	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	*root_out = root;
-	if (!root)
-		return lg_error_set(err, LG_EDATA, "not valid JSON: %s (column %d)",
-		                    jerr.text, jerr.column);
-	if (!json_is_object(root))
-		return lg_error_set(err, LG_EDATA, "a transaction must be a JSON object");
-	rc = parse_header(root, tx, err);
 	if (rc)
 		return rc;
-	meta = json_object_get(root, "meta");
-	if (meta && (!json_is_object(meta) || meta_has_real(meta)))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: must be an object without "
-		           "fractional numbers (write them as strings)", tx->id);
-	*meta_out = meta ? json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (meta && (!*meta_out || strlen(*meta_out) > LG_META_MAX))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: larger than 8000 bytes", tx->id);
-	tx->meta = *meta_out ? *meta_out : "{}";
-	postings = json_object_get(root, "postings");
-	if (!json_is_array(postings))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': postings: missing or not an array", tx->id);
-	if (json_array_size(postings) > LG_POSTINGS_MAX)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': more than 64 postings", tx->id);
-	tx->n = (int)json_array_size(postings);
-	for (int i = 0; i < tx->n; i++) {
-		rc = parse_posting(lg, json_array_get(postings, (size_t)i), i, tx, err);
+	if (!is_str(d, id) || d->node[id].len == 0 || d->node[id].len > LG_ID_MAX ||
+	    has_control(d->node[id].str))
+		return lg_error_set(err, LG_EDATA, "id: missing, empty, longer than 128 "
+		                    "bytes or holding control characters");
+	memcpy(tx->id, d->node[id].str, d->node[id].len + 1);
+	if (!is_str(d, date) || !ledger_date_valid(d->node[date].str))
+		return lg_error_set(err, LG_EDATA, "transaction '%s': date: missing or not "
+		                    "a calendar date YYYY-MM-DD", tx->id);
+	memcpy(tx->date, d->node[date].str, 11);
+	if (memo >= 0 && (!is_str(d, memo) || d->node[memo].len > LG_MEMO_MAX))
+		return lg_error_set(err, LG_EDATA, "transaction '%s': memo: not a string of "
+		                    "at most 1000 bytes", tx->id);
+	tx->memo = memo >= 0 ? d->node[memo].str : "";
+	return parse_pending(d, tx, err);
+}
+
+static int parse_meta(ledger *lg, const struct lg_json *d, struct lg_tx *tx,
+                      lg_error *err)
+{
+	int meta = lg_json_get(d, 0, "meta"), rc;
+
+	tx->meta = "{}";
+	if (meta < 0)
+		return LG_OK;
+	if (d->node[meta].type != LG_J_OBJECT)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: must be an "
+		                    "object", tx->id);
+	rc = lg_json_canonical(d, meta, lg->meta_buf, LG_META_MAX + 1);
+	if (rc == -1)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: fractional or "
+		                    "huge numbers are not exact; write them as strings", tx->id);
+	if (rc != 0)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: larger than %d "
+		                    "bytes or objects of more than %d members", tx->id,
+		                    LG_META_MAX, LG_JSON_MEMBERS_MAX);
+	tx->meta = lg->meta_buf;
+	return LG_OK;
+}
+
+/* Parses one line (modified in place) into tx, borrowing from the line. */
+static int parse_line(ledger *lg, char *line, size_t len, struct lg_tx *tx,
+                      lg_error *err)
+{
+	const struct lg_json *d = lg->json;
+	char why[160];
+	int postings, rc;
+
+	memset(tx, 0, offsetof(struct lg_tx, p));
+	if (lg_json_parse(lg->json, line, len, why, sizeof why) != 0)
+		return lg_error_set(err, LG_EDATA, "%s", why);
+	if (d->node[0].type != LG_J_OBJECT)
+		return lg_error_set(err, LG_EDATA, "a transaction must be a JSON object");
+	rc = parse_header(d, tx, err);
+	if (!rc)
+		rc = parse_meta(lg, d, tx, err);
+	if (rc)
+		return rc;
+	postings = lg_json_get(d, 0, "postings");
+	if (postings < 0 || d->node[postings].type != LG_J_ARRAY)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': postings: missing or "
+		                    "not an array", tx->id);
+	if (d->node[postings].count > LG_POSTINGS_MAX)
+		return lg_error_set(err, LG_EDATA, "transaction '%s': more than %d postings",
+		                    tx->id, LG_POSTINGS_MAX);
+	tx->n = 0;
+	for (int k = d->node[postings].child; k >= 0; k = d->node[k].next) {
+		rc = parse_posting(lg, d, k, tx->n, tx, err);
 		if (rc) {
 			char m[LG_MSG_MAX];
 			snprintf(m, sizeof m, "%s", err->msg);
 			return lg_error_set(err, rc, "transaction '%s': %s", tx->id, m);
 		}
+		tx->n++;
 	}
 	if (tx->kind == LG_KIND_PENDING && tx->timeout_s > 0 &&
 	    lg_timestamp_add(lg->now, tx->timeout_s, tx->expires_at) != 0)
@@ -443,18 +517,16 @@ static int is_data_error(int code)
 	return code == LG_EDATA || code == LG_ENOINPUT;
 }
 
-static int post_line(ledger *lg, const char *line, size_t len,
+static int post_line(ledger *lg, char *line, size_t len,
                      ledger_post_stats *stats, lg_error *err)
 {
 	struct lg_tx txbuf;
 	struct lg_tx *tx = &txbuf;
-	json_t *root = NULL;
-	char *meta = NULL;
 	int replayed = 0;
 	int rc = lg_batch_trim(lg, err);
 
 	if (!rc)
-		rc = parse_line(lg, line, len, tx, &root, &meta, err);
+		rc = parse_line(lg, line, len, tx, err);
 	if (!rc)
 		rc = lg_append(lg, tx, &replayed, err);
 	if (!rc) {
@@ -463,8 +535,6 @@ static int post_line(ledger *lg, const char *line, size_t len,
 		else
 			stats->posted++;
 	}
-	free(meta);
-	json_decref(root);
 	return rc;
 }
 
