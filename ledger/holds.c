@@ -381,6 +381,38 @@ static int period_end(const char *period, char end[11])
 	return 0;
 }
 
+static int insert_close_balances(ledger *lg, const char *period, const char *end,
+                                 lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct lg_sums *sums = NULL;
+	long long n = 0;
+	int rc = lg_recompute(lg, end, &sums, &n, err);
+
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO period_close_balances(period,"
+	                       " account_id, posted) VALUES(?1, ?2, ?3)", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		free(sums);
+		return lg_sql_error(lg, err, "recording closing balances");
+	}
+	/* every account that exists, zero balances included */
+	for (long long id = 1; id < n && rc == LG_OK; id++) {
+		unsigned char b[AMOUNT_BLOB_BYTES];
+		amount_encode(sums[id].posted, b);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		sqlite3_bind_blob(st, 3, b, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = lg_sql_error(lg, err, "recording closing balances");
+	}
+	sqlite3_finalize(st);
+	free(sums);
+	return rc;
+}
+
 static int insert_close(ledger *lg, const char *period, const char *end,
                         lg_error *err)
 {
@@ -400,19 +432,7 @@ static int insert_close(ledger *lg, const char *period, const char *end,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return lg_sql_error(lg, err, "closing the period");
-	if (sqlite3_prepare_v2(lg->db, "INSERT INTO period_close_balances(period,"
-	                       " account_id, posted) SELECT ?1, p.account_id,"
-	                       " amount_sum(p.amount) FROM postings p JOIN transactions t"
-	                       " ON t.seq = p.tx_seq WHERE t.kind <> 'pending'"
-	                       " AND t.date <= ?2 GROUP BY p.account_id", -1, &st,
-	                       NULL) != SQLITE_OK)
-		return lg_sql_error(lg, err, "recording closing balances");
-	sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? LG_OK
-	                         : lg_sql_error(lg, err, "recording closing balances");
+	return insert_close_balances(lg, period, end, err);
 }
 
 int ledger_close_period(ledger *lg, const char *period, lg_error *err)

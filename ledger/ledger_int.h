@@ -192,6 +192,15 @@ int lg_json_get(const struct lg_json *doc, int obj, const char *key);
  * holds a fractional number, -2 if it does not fit in cap. */
 int lg_json_canonical(const struct lg_json *doc, int idx, char *out, size_t cap);
 
+/* query.c */
+struct lg_sums {
+	amount_minor_t posted, pending_dr, pending_cr;
+};
+/* Sums every account's postings dated on or before `at` (NULL: all) into
+ * *out, indexed by account id (0..*n_out-1); the caller frees *out. */
+int lg_recompute(ledger *lg, const char *at, struct lg_sums **out,
+                 long long *n_out, lg_error *err);
+
 /* post.c */
 /* Appends tx inside an open batch.  *replayed is set when the same id with
  * the same content is already in the journal. */

@@ -98,23 +98,9 @@ static const char *const bal_now_sql =
 	" LEFT JOIN balances b ON b.account_id = a.id"
 	" WHERE ?1 IS NULL OR a.code = ?1 OR substr(a.code, 1, length(?1) + 1) = ?1 || ':'";
 
-/* As of a date: posted from postings dated on or before it; holds dated on
- * or before it that nothing ended by then. */
-static const char *const bal_at_sql =
-	"SELECT a.code, a.asset, s.scale, a.type,"
-	" (SELECT amount_sum(p.amount) FROM postings p JOIN transactions t"
-	"   ON t.seq = p.tx_seq WHERE p.account_id = a.id AND t.kind <> 'pending'"
-	"   AND t.date <= ?2),"
-	" (SELECT amount_sum(p.amount) FROM postings p JOIN transactions t"
-	"   ON t.seq = p.tx_seq WHERE p.account_id = a.id AND t.kind = 'pending'"
-	"   AND t.date <= ?2 AND amount_sign(p.amount) > 0 AND NOT EXISTS"
-	"   (SELECT 1 FROM transactions e WHERE e.ref_seq = t.seq"
-	"    AND e.kind IN ('commit','void','expire') AND e.date <= ?2)),"
-	" (SELECT amount_sum(p.amount) FROM postings p JOIN transactions t"
-	"   ON t.seq = p.tx_seq WHERE p.account_id = a.id AND t.kind = 'pending'"
-	"   AND t.date <= ?2 AND amount_sign(p.amount) < 0 AND NOT EXISTS"
-	"   (SELECT 1 FROM transactions e WHERE e.ref_seq = t.seq"
-	"    AND e.kind IN ('commit','void','expire') AND e.date <= ?2))"
+/* Accounts alone, for balances recomputed from the postings. */
+static const char *const bal_accounts_sql =
+	"SELECT a.code, a.asset, s.scale, a.type, a.id"
 	" FROM accounts a JOIN assets s ON s.code = a.asset"
 	" WHERE ?1 IS NULL OR a.code = ?1 OR substr(a.code, 1, length(?1) + 1) = ?1 || ':'";
 
@@ -130,16 +116,23 @@ static int collect_balances(ledger *lg, const char *prefix, const char *at,
                             struct bal_list *l, lg_error *err)
 {
 	sqlite3_stmt *st = NULL;
+	struct lg_sums *sums = NULL;
+	long long sums_n = 0;
 	size_t prefix_len = prefix ? strlen(prefix) : 0;
 	int rc;
 
-	if (sqlite3_prepare_v2(lg->db, at ? bal_at_sql : bal_now_sql, -1, &st, NULL)
-	    != SQLITE_OK)
+	if (at) {
+		rc = lg_recompute(lg, at, &sums, &sums_n, err);
+		if (rc)
+			return rc;
+	}
+	if (sqlite3_prepare_v2(lg->db, at ? bal_accounts_sql : bal_now_sql, -1, &st,
+	                       NULL) != SQLITE_OK) {
+		free(sums);
 		return lg_sql_error(lg, err, "reading balances");
+	}
 	if (prefix)
 		sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	if (at)
-		sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct lg_acct a;
 		memset(&a, 0, sizeof a);
@@ -148,16 +141,155 @@ static int collect_balances(ledger *lg, const char *prefix, const char *at,
 		a.scale = sqlite3_column_int(st, 2);
 		LG_ASSERT(lg_acct_type_parse((const char *)sqlite3_column_text(st, 3),
 		                             &a.type) == 0);
-		a.posted = col_amount(st, 4);
-		a.pending_dr = col_amount(st, 5);
-		a.pending_cr = col_amount(st, 6);
+		if (at) {
+			long long id = sqlite3_column_int64(st, 4);
+			if (id >= 0 && id < sums_n) {
+				a.posted = sums[id].posted;
+				a.pending_dr = sums[id].pending_dr;
+				a.pending_cr = sums[id].pending_cr;
+			}
+		} else {
+			a.posted = col_amount(st, 4);
+			a.pending_dr = col_amount(st, 5);
+			a.pending_cr = col_amount(st, 6);
+		}
 		if (bal_add_account(l, prefix_len, &a) != 0) {
-			sqlite3_finalize(st);
-			return lg_error_set(err, LG_EINTERNAL, "out of memory");
+			rc = -1;
+			break;
 		}
 	}
 	sqlite3_finalize(st);
+	free(sums);
+	if (rc == -1)
+		return lg_error_set(err, LG_EINTERNAL, "out of memory");
 	return rc == SQLITE_DONE ? LG_OK : lg_sql_error(lg, err, "reading balances");
+}
+
+/* Ids of the holds that a commit, void or expire dated on or before `at`
+ * (NULL: ever) ended, sorted. */
+static int ended_holds(ledger *lg, const char *at, long long **out, size_t *n_out,
+                       lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	long long *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT ref_seq FROM transactions WHERE kind IN"
+	                       " ('commit','void','expire') AND (?1 IS NULL OR date <= ?1)"
+	                       " ORDER BY ref_seq", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading holds");
+	if (at)
+		sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			long long *p = realloc(v, ncap * sizeof *v);
+			if (!p) {
+				free(v);
+				sqlite3_finalize(st);
+				return lg_error_set(err, LG_EINTERNAL, "out of memory");
+			}
+			v = p;
+			cap = ncap;
+		}
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return lg_sql_error(lg, err, "reading holds");
+	}
+	*out = v;
+	*n_out = n;
+	return LG_OK;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+static int sums_add(struct lg_sums *s, amount_minor_t amount, int pending, int ended)
+{
+	if (!pending)
+		return amount_add(s->posted, amount, &s->posted);
+	if (ended)
+		return 0;
+	return amount > 0 ? amount_add(s->pending_dr, amount, &s->pending_dr)
+	                  : amount_add(s->pending_cr, amount, &s->pending_cr);
+}
+
+/*
+ * One pass over every posting, summed per account id in memory.  The
+ * postings table is keyed by transaction, not by account: keeping an
+ * account index up to date made posting a million transactions thrash the
+ * page cache, while one scan answers every per-account question at once.
+ */
+int lg_recompute(ledger *lg, const char *at, struct lg_sums **out,
+                 long long *n_out, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct lg_sums *sums = NULL;
+	long long *ended = NULL, n = 0;
+	size_t ended_n = 0;
+	int rc;
+
+	*out = NULL;
+	*n_out = 0;
+	rc = ended_holds(lg, at, &ended, &ended_n, err);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(lg->db, "SELECT coalesce(max(id), 0) + 1 FROM accounts",
+	                       -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		rc = lg_sql_error(lg, err, "reading accounts");
+		goto out;
+	}
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	sums = calloc((size_t)n, sizeof *sums);
+	if (!sums) {
+		rc = lg_error_set(err, LG_EINTERNAL, "out of memory");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(lg->db, "SELECT p.account_id, p.amount, t.kind = 'pending',"
+	                       " t.seq FROM transactions t JOIN postings p ON p.tx_seq = t.seq"
+	                       " WHERE ?1 IS NULL OR t.date <= ?1", -1, &st, NULL) != SQLITE_OK) {
+		rc = lg_sql_error(lg, err, "reading postings");
+		goto out;
+	}
+	if (at)
+		sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 3);
+		int pending = sqlite3_column_int(st, 2);
+		int is_ended = pending && bsearch(&seq, ended, ended_n, sizeof *ended, seq_cmp);
+		if (id < 0 || id >= n || sqlite3_column_bytes(st, 1) != AMOUNT_BLOB_BYTES) {
+			rc = lg_error_set(err, LG_EDATA, "posting of seq %lld names no account "
+			                  "or holds no 16-byte amount", seq);
+			goto out;
+		}
+		if (sums_add(&sums[id], amount_decode(sqlite3_column_blob(st, 1)), pending,
+		             is_ended)) {
+			rc = lg_error_set(err, LG_EDATA, "a balance overflows 128 bits");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = lg_sql_error(lg, err, "reading postings");
+		goto out;
+	}
+	*out = sums;
+	*n_out = n;
+	sums = NULL;
+	rc = LG_OK;
+out:
+	sqlite3_finalize(st);
+	free(ended);
+	free(sums);
+	return rc;
 }
 
 int ledger_balances(ledger *lg, const char *prefix, const char *at_date,
@@ -427,46 +559,46 @@ static int verify_one(void *p, const struct jtx *t)
 }
 
 /* Stored balances against a recomputation from the postings. */
-static const char *const recompute_sql =
-	"SELECT a.code, s.scale, b.posted, b.pending_dr, b.pending_cr,"
-	" (SELECT amount_sum(p.amount) FROM postings p JOIN transactions t"
-	"   ON t.seq = p.tx_seq WHERE p.account_id = a.id AND t.kind <> 'pending'),"
-	" (SELECT amount_sum(p.amount) FROM postings p JOIN transactions t"
-	"   ON t.seq = p.tx_seq WHERE p.account_id = a.id AND t.kind = 'pending'"
-	"   AND amount_sign(p.amount) > 0 AND NOT EXISTS (SELECT 1 FROM transactions e"
-	"   WHERE e.ref_seq = t.seq AND e.kind IN ('commit','void','expire'))),"
-	" (SELECT amount_sum(p.amount) FROM postings p JOIN transactions t"
-	"   ON t.seq = p.tx_seq WHERE p.account_id = a.id AND t.kind = 'pending'"
-	"   AND amount_sign(p.amount) < 0 AND NOT EXISTS (SELECT 1 FROM transactions e"
-	"   WHERE e.ref_seq = t.seq AND e.kind IN ('commit','void','expire')))"
-	" FROM accounts a JOIN assets s ON s.code = a.asset"
-	" LEFT JOIN balances b ON b.account_id = a.id ORDER BY a.code";
-
 static int verify_balances(ledger *lg, ledger_verify_result *res, lg_error *err)
 {
 	static const char *const what[] = { "posted", "held debit", "held credit" };
 	sqlite3_stmt *st = NULL;
-	int rc;
+	struct lg_sums *sums = NULL;
+	long long n = 0;
+	int rc = lg_recompute(lg, NULL, &sums, &n, err);
 
-	if (sqlite3_prepare_v2(lg->db, recompute_sql, -1, &st, NULL) != SQLITE_OK)
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(lg->db, "SELECT a.code, s.scale, b.posted, b.pending_dr,"
+	                       " b.pending_cr, a.id FROM accounts a JOIN assets s"
+	                       " ON s.code = a.asset LEFT JOIN balances b"
+	                       " ON b.account_id = a.id ORDER BY a.code", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		free(sums);
 		return lg_sql_error(lg, err, "recomputing balances");
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(st, 5);
+		struct lg_sums zero = { 0, 0, 0 };
+		const struct lg_sums *x = id >= 0 && id < n ? &sums[id] : &zero;
+		amount_minor_t actual[3] = { x->posted, x->pending_dr, x->pending_cr };
 		for (int k = 0; k < 3; k++) {
 			amount_minor_t stored = col_amount(st, 2 + k);
-			amount_minor_t actual = col_amount(st, 5 + k);
 			char a[AMOUNT_TEXT_MAX], b[AMOUNT_TEXT_MAX];
-			if (stored == actual)
+			if (stored == actual[k])
 				continue;
 			amount_format(stored, sqlite3_column_int(st, 1), a, sizeof a);
-			amount_format(actual, sqlite3_column_int(st, 1), b, sizeof b);
+			amount_format(actual[k], sqlite3_column_int(st, 1), b, sizeof b);
 			snprintf(res->problem, sizeof res->problem, "account '%s': stored %s "
 			         "balance %s but its postings sum to %s",
 			         sqlite3_column_text(st, 0), what[k], a, b);
 			sqlite3_finalize(st);
+			free(sums);
 			return LG_ECHECK;
 		}
 	}
 	sqlite3_finalize(st);
+	free(sums);
 	return rc == SQLITE_DONE ? LG_OK : lg_sql_error(lg, err, "recomputing balances");
 }
 

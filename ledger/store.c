@@ -42,7 +42,6 @@ static const char *const schema_sql =
 	"  idx INTEGER NOT NULL, account_id INTEGER NOT NULL REFERENCES accounts(id),"
 	"  amount BLOB NOT NULL CHECK(length(amount) = 16),"
 	"  PRIMARY KEY(tx_seq, idx)) WITHOUT ROWID;"
-	"CREATE INDEX postings_account ON postings(account_id, tx_seq);"
 	"CREATE TABLE balances(account_id INTEGER PRIMARY KEY REFERENCES accounts(id),"
 	"  posted BLOB NOT NULL, pending_dr BLOB NOT NULL, pending_cr BLOB NOT NULL);"
 	"CREATE TABLE period_closes(period TEXT PRIMARY KEY, end_date TEXT NOT NULL,"
@@ -236,7 +235,7 @@ int lg_store_open(ledger *lg, const char *path, int create, lg_error *err)
 	 * takes every id it writes from rows it has just read or inserted in the
 	 * same transaction, and enforcement costs a tenth of posting speed. */
 	rc = lg_exec(lg, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	             " PRAGMA cache_size=-16384;", err);
+	             " PRAGMA cache_size=-32768;", err);
 	if (rc)
 		return rc;
 	if (lg_register_functions(lg->db) != SQLITE_OK)
