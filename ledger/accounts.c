@@ -29,7 +29,8 @@ static int load_templates(ledger *lg, lg_error *err)
 
 	lg->templates_n = 0;
 	if (sqlite3_prepare_v2(lg->db, "SELECT pattern, type, asset, no_overdraft"
-	                       " FROM account_templates ORDER BY pattern", -1, &st,
+	                       " FROM account_templates ORDER BY length(pattern) DESC, pattern",
+	                       -1, &st,
 	                       NULL) != SQLITE_OK)
 		return lg_sql_error(lg, err, "reading templates");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -390,6 +391,44 @@ static int check_account_fields(ledger *lg, const char *code, const char *type,
 	return LG_OK;
 }
 
+/* Runs a "does the stored row say the same" query keyed by ?1 with type,
+ * asset and flags bound to ?2..?4; *same is 1 when it does. */
+static int row_matches(ledger *lg, const char *sql, const char *key,
+                       const char *type, const char *asset, unsigned flags,
+                       int *same, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*same = 0;
+	if (sqlite3_prepare_v2(lg->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading accounts");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, asset, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (flags & LG_ACCOUNT_NO_OVERDRAFT) ? 1 : 0);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*same = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? LG_OK : lg_sql_error(lg, err, "reading accounts");
+}
+
+/* Adding an account that exists is a no-op when it is the same account,
+ * so that set-up scripts can run twice; anything else is a conflict. */
+static int same_account(ledger *lg, const char *code, const char *type,
+                        const char *asset, unsigned flags, lg_error *err)
+{
+	int same, rc = row_matches(lg, "SELECT type = ?2 AND asset = ?3 AND"
+	                           " no_overdraft = ?4 AND closed_at IS NULL FROM"
+	                           " accounts WHERE code = ?1", code, type, asset,
+	                           flags, &same, err);
+	if (rc || same)
+		return rc;
+	return lg_error_set(err, LG_EDATA, "account '%s' already exists with another "
+	                    "type, asset or flags, or is closed", code);
+}
+
 int ledger_account_add(ledger *lg, const char *code, const char *type,
                        const char *asset, unsigned flags, const char *meta_json,
                        lg_error *err)
@@ -411,7 +450,7 @@ int ledger_account_add(ledger *lg, const char *code, const char *type,
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
-		return lg_error_set(err, LG_EDATA, "account '%s' already exists", code);
+		return same_account(lg, code, type, asset, flags, err);
 	if (rc != SQLITE_DONE)
 		return lg_sql_error(lg, err, "adding account");
 	return LG_OK;
@@ -480,6 +519,19 @@ int ledger_account_list(ledger *lg, const char *prefix, ledger_account_fn fn,
 	return rc;
 }
 
+static int same_template(ledger *lg, const char *pattern, const char *type,
+                         const char *asset, unsigned flags, lg_error *err)
+{
+	int same, rc = row_matches(lg, "SELECT type = ?2 AND asset = ?3 AND"
+	                           " no_overdraft = ?4 FROM account_templates"
+	                           " WHERE pattern = ?1", pattern, type, asset, flags,
+	                           &same, err);
+	if (rc || same)
+		return rc;
+	return lg_error_set(err, LG_EDATA, "template '%s' already exists with another "
+	                    "type, asset or flags", pattern);
+}
+
 int ledger_template_add(ledger *lg, const char *pattern, const char *type,
                         const char *asset, unsigned flags, lg_error *err)
 {
@@ -509,7 +561,7 @@ int ledger_template_add(ledger *lg, const char *pattern, const char *type,
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT)
-		return lg_error_set(err, LG_EDATA, "template '%s' already exists", pattern);
+		return same_template(lg, pattern, type, asset, flags, err);
 	return rc == SQLITE_DONE ? LG_OK : lg_sql_error(lg, err, "adding template");
 }
 

@@ -1,0 +1,72 @@
+#!/bin/sh
+# bench/run.sh - posting and balance benchmarks, each beside a baseline
+# measured in the same run on the same machine, so the ratios hold on a
+# noisy box.  BENCH_N transactions (default 1,000,000), two postings each.
+#
+#   baseline  raw prepared SQLite inserts of the same 2*N posting rows, one
+#             transaction, WAL + synchronous=FULL (build/release/bench_raw)
+#   post      clearbook post of N JSON Lines, durably, hash-chained
+#   replay    the same file again: every line an idempotent replay
+#   balance   full balance listing and one account, over the posted ledger
+#   verify    recompute the whole chain and every balance
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+n=${BENCH_N:-1000000}
+dir=${BENCH_DIR:-$root/out/bench}
+cb=$root/bin/clearbook
+raw=$root/build/release/bench_raw
+export CLEARBOOK_NOW=2026-11-25T02:00:00Z
+export CLEARBOOK_DB="$dir/bench.db"
+mkdir -p "$dir"
+rm -f "$dir"/bench.db* "$dir"/raw.db*
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc -l | awk '{ printf "%.3f", $1 }'; }
+peak_kb() { sed -n 's/^peak_kb=//p' "$1"; }
+
+if [ ! -f "$dir/tx-$n.jsonl" ]; then
+	"$root/bench/gen_tx.sh" "$n" > "$dir/tx-$n.jsonl"
+fi
+"$cb" init > /dev/null
+"$cb" account add assets:bank:icbc:cny --type asset --asset CNY
+"$cb" account template add 'liabilities:wallets:*' --type liability --asset CNY --no-overdraft
+"$cb" account template add 'liabilities:merchants:*:payable' --type liability --asset CNY
+
+raw_s=$("$raw" "$dir/raw.db" $((2 * n)))
+
+t0=$(now)
+/usr/bin/time -f 'peak_kb=%M' -o "$dir/post.time" "$cb" post "$dir/tx-$n.jsonl" > /dev/null
+t1=$(now)
+post_s=$(elapsed "$t0" "$t1")
+
+t0=$(now)
+/usr/bin/time -f 'peak_kb=%M' -o "$dir/replay.time" "$cb" post "$dir/tx-$n.jsonl" > /dev/null
+t1=$(now)
+replay_s=$(elapsed "$t0" "$t1")
+
+t0=$(now); "$cb" balance > /dev/null; t1=$(now)
+bal_all_s=$(elapsed "$t0" "$t1")
+t0=$(now); "$cb" balance liabilities:wallets:c1 > /dev/null; t1=$(now)
+bal_one_s=$(elapsed "$t0" "$t1")
+t0=$(now); "$cb" verify > /dev/null; t1=$(now)
+verify_s=$(elapsed "$t0" "$t1")
+
+tps=$(echo "$n / $post_s" | bc -l | awk '{ printf "%d", $1 }')
+ratio=$(echo "$post_s / $raw_s" | bc -l | awk '{ printf "%.2f", $1 }')
+peak=$(peak_kb "$dir/post.time")
+peak_replay=$(peak_kb "$dir/replay.time")
+accounts=$("$cb" account list --format csv | tail -n +2 | wc -l)
+
+verdict() { if [ "$1" = 1 ]; then echo "meets"; else echo "MISSES"; fi; }
+cat <<REPORT
+clearbook bench: $n transactions, $((2 * n)) postings, $accounts accounts ($(nproc) cores)
+  baseline raw SQLite inserts of $((2 * n)) rows   ${raw_s} s
+  clearbook post (durable, hash-chained)        ${post_s} s   $tps tx/s   peak ${peak} KiB
+    ratio to baseline                           ${ratio}x   (target <= 4x: $(verdict "$(echo "$ratio <= 4" | bc)"))
+    throughput                                  (target >= 100000 tx/s: $(verdict "$(echo "$tps >= 100000" | bc)"))
+    peak memory                                 (target < 65536 KiB: $(verdict "$(echo "$peak < 65536" | bc)"))
+  clearbook post again (all replays)            ${replay_s} s   peak ${peak_replay} KiB
+  clearbook balance (all accounts)              ${bal_all_s} s   (target < 0.1 s: $(verdict "$(echo "$bal_all_s < 0.1" | bc)"))
+  clearbook balance liabilities:wallets:c1      ${bal_one_s} s
+  clearbook verify (chain and balances)         ${verify_s} s
+REPORT
