@@ -41,6 +41,11 @@ endef
 $(eval $(call variant,release,build/release,$(CFLAGS_COMMON) $(OPT),))
 $(eval $(call variant,asan,build/asan,$(CFLAGS_COMMON) -O1 $(SAN),$(SAN)))
 
+# The same sources must build warning-free under clang too; make test checks.
+build/clang/clearbook: $(LEDGER_SRC) $(CLI_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_COMMON) $(OPT) $(LEDGER_SRC) $(CLI_SRC) -o $@ $(LIBS)
+
 .PHONY: all release asan test unit e2e demo bench install clean deps
 all: bin/clearbook
 
@@ -52,7 +57,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	$(MAKE) release asan bin/clearbook
+	$(MAKE) release asan bin/clearbook build/clang/clearbook
 	tests/run.sh build/release
 	tests/run.sh build/asan
 

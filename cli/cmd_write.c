@@ -281,19 +281,28 @@ int cmd_account(const cli_ctx *cx, int argc, char **argv)
 
 /* --- post -------------------------------------------------------------- */
 
+/* A file with a systematic fault would print a line per record; the first
+ * ones say what is wrong, the count says how much. */
+#define REJECTS_SHOWN_MAX 100
+
 struct reject_ctx {
 	const char *name;
+	long shown;
 };
 
 static void print_reject(void *p, const lg_error *err)
 {
-	const struct reject_ctx *rc = p;
-	fprintf(stderr, "clearbook: %s:%ld: %s\n", rc->name, err->line, err->msg);
+	struct reject_ctx *rc = p;
+	if (rc->shown++ < REJECTS_SHOWN_MAX)
+		fprintf(stderr, "clearbook: %s:%ld: %s\n", rc->name, err->line, err->msg);
+	else if (rc->shown == REJECTS_SHOWN_MAX + 1)
+		fprintf(stderr, "clearbook: %s: more refused lines follow; only the "
+		        "first %d are shown\n", rc->name, REJECTS_SHOWN_MAX);
 }
 
 static int post_file(ledger *lg, const char *path)
 {
-	struct reject_ctx rctx = { strcmp(path, "-") == 0 ? "<stdin>" : path };
+	struct reject_ctx rctx = { strcmp(path, "-") == 0 ? "<stdin>" : path, 0 };
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	ledger_post_stats stats;
 	lg_error err;

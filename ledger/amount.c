@@ -124,10 +124,17 @@ size_t amount_format(amount_minor_t value, int scale, char *buf, size_t cap)
 	assert(scale >= 0 && scale <= AMOUNT_SCALE_MAX);
 	mag = value < 0 ? (unsigned __int128)0 - (unsigned __int128)value
 	                : (unsigned __int128)value;
-	do {
+	/* 128-bit division is a library call; most amounts fit in 64 bits. */
+	while (mag > UINT64_MAX) {
 		digits[n++] = (char)('0' + (int)(mag % 10));
 		mag /= 10;
-	} while (mag != 0);
+	}
+	for (uint64_t m64 = (uint64_t)mag;;) {
+		digits[n++] = (char)('0' + (int)(m64 % 10));
+		m64 /= 10;
+		if (m64 == 0)
+			break;
+	}
 	while (n < (size_t)scale + 1)
 		digits[n++] = '0'; /* pad so there is a units digit */
 	if (value < 0)
