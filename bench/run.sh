@@ -9,6 +9,8 @@
 #   replay    the same file again: every line an idempotent replay
 #   balance   full balance listing and one account, over the posted ledger
 #   verify    recompute the whole chain and every balance
+#   ledger    ledger-cli reading and balancing the same transactions (the
+#             speed the issue compares against), when ledger is installed
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${BENCH_N:-1000000}
@@ -51,6 +53,17 @@ bal_one_s=$(elapsed "$t0" "$t1")
 t0=$(now); "$cb" verify > /dev/null; t1=$(now)
 verify_s=$(elapsed "$t0" "$t1")
 
+ledger_line="ledger-cli not installed (apt-get install ledger)"
+if command -v ledger > /dev/null 2>&1; then
+	[ -f "$dir/tx-$n.ledger" ] || "$root/bench/gen_tx.sh" "$n" 10000 ledger > "$dir/tx-$n.ledger"
+	t0=$(now)
+	/usr/bin/time -f 'peak_kb=%M' -o "$dir/ledger.time" ledger -f "$dir/tx-$n.ledger" balance > /dev/null
+	t1=$(now)
+	ledger_s=$(elapsed "$t0" "$t1")
+	ledger_tps=$(echo "$n / $ledger_s" | bc -l | awk '{ printf "%d", $1 }')
+	ledger_line="$ledger_s s   $ledger_tps tx/s   peak $(peak_kb "$dir/ledger.time") KiB"
+fi
+
 tps=$(echo "$n / $post_s" | bc -l | awk '{ printf "%d", $1 }')
 ratio=$(echo "$post_s / $raw_s" | bc -l | awk '{ printf "%.2f", $1 }')
 peak=$(peak_kb "$dir/post.time")
@@ -65,6 +78,7 @@ clearbook bench: $n transactions, $((2 * n)) postings, $accounts accounts ($(npr
     ratio to baseline                           ${ratio}x   (target <= 4x: $(verdict "$(echo "$ratio <= 4" | bc)"))
     throughput                                  (target >= 100000 tx/s: $(verdict "$(echo "$tps >= 100000" | bc)"))
     peak memory                                 (target < 65536 KiB: $(verdict "$(echo "$peak < 65536" | bc)"))
+  ledger-cli balance of the same transactions  $ledger_line
   clearbook post again (all replays)            ${replay_s} s   peak ${peak_replay} KiB
   clearbook balance (all accounts)              ${bal_all_s} s   (target < 0.1 s: $(verdict "$(echo "$bal_all_s < 0.1" | bc)"))
   clearbook balance liabilities:wallets:c1      ${bal_one_s} s
