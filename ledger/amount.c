@@ -154,10 +154,18 @@ size_t amount_format_minor(amount_minor_t value, char *buf, size_t cap)
 	return amount_format(value, 0, buf, cap);
 }
 
+/* The range is symmetric, -(2^127 - 1) .. 2^127 - 1: the one value
+ * beyond, -2^127, has no positive counterpart and no text amount_parse
+ * accepts, so arithmetic that reaches it is an overflow too. */
+static int in_range(amount_minor_t v)
+{
+	return v != -(amount_minor_t)AMOUNT_MAX_U - 1;
+}
+
 int amount_add(amount_minor_t a, amount_minor_t b, amount_minor_t *out)
 {
 	amount_minor_t r;
-	if (__builtin_add_overflow(a, b, &r))
+	if (__builtin_add_overflow(a, b, &r) || !in_range(r))
 		return -1;
 	*out = r;
 	return 0;
@@ -166,7 +174,7 @@ int amount_add(amount_minor_t a, amount_minor_t b, amount_minor_t *out)
 int amount_sub(amount_minor_t a, amount_minor_t b, amount_minor_t *out)
 {
 	amount_minor_t r;
-	if (__builtin_sub_overflow(a, b, &r))
+	if (__builtin_sub_overflow(a, b, &r) || !in_range(r))
 		return -1;
 	*out = r;
 	return 0;

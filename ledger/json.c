@@ -444,7 +444,7 @@ static int write_value(struct jwriter *w, const struct lg_json *doc, int idx, in
 	}
 	for (int k = n->child; k >= 0; k = doc->node[k].next) {
 		if (count >= LG_JSON_MEMBERS_MAX)
-			return -1;
+			return -2;
 		order[count++] = k;
 	}
 	if (n->type == LG_J_OBJECT) {
@@ -466,8 +466,9 @@ static int write_value(struct jwriter *w, const struct lg_json *doc, int idx, in
 			wr_string(w, c->key, c->key_len);
 			wr(w, ":", 1);
 		}
-		if (write_value(w, doc, order[i], depth + 1))
-			return -1;
+		int rc = write_value(w, doc, order[i], depth + 1);
+		if (rc)
+			return rc;
 	}
 	wr(w, n->type == LG_J_OBJECT ? "}" : "]", 1);
 	return 0;
@@ -479,7 +480,8 @@ int lg_json_canonical(const struct lg_json *doc, int idx, char *out, size_t cap)
 
 	LG_ASSERT(cap > 0);
 	out[0] = '\0';
-	if (write_value(&w, doc, idx, 0) != 0)
-		return -1;
+	int rc = write_value(&w, doc, idx, 0);
+	if (rc != 0)
+		return rc;
 	return w.overflow ? -2 : 0;
 }

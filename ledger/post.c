@@ -284,14 +284,18 @@ int lg_append_release(ledger *lg, struct lg_tx *tx, const struct lg_posting *rel
 
 	LG_ASSERT(lg->in_tx && lg->cache != NULL);
 	*replayed = 0;
-	rc = check_rules(lg, tx, err);
-	if (rc)
-		return rc;
 	seq = lg->head_seq + 1;
 	lg_tx_view_of(tx, seq, lg->now, &v);
 	if (lg_hash_content(lg, &v, content) != 0)
 		return lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
-	rc = apply_balances(tx, rel, rel_n, snap, &sn, err);
+	/* A replay of what was posted before its period or an account closed,
+	 * or before it overdrew, is still a replay: rules refuse only what
+	 * would be new. */
+	rc = check_rules(lg, tx, err);
+	if (!rc)
+		rc = apply_balances(tx, rel, rel_n, snap, &sn, err);
+	if (rc && rc != LG_EDATA)
+		return rc;
 	if (rc) {
 		lg_error saved = *err;
 		int rc2 = replay_or_conflict(lg, tx, content, &found, replayed, err);
@@ -333,6 +337,21 @@ static int has_control(const char *s)
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return 1;
+	return 0;
+}
+
+/* Ids the ledger makes itself are "<id>:commit" and so on; an input id
+ * that looked like one could block a later commit, expiry or reversal. */
+static int reserved_id(const char *id)
+{
+	static const char *const suffix[] = { ":commit", ":void", ":expire",
+	                                      ":reversal" };
+	size_t n = strlen(id);
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		size_t k = strlen(suffix[i]);
+		if (n >= k && strcmp(id + n - k, suffix[i]) == 0)
+			return 1;
+	}
 	return 0;
 }
 
@@ -436,6 +455,10 @@ static int parse_header(const struct lg_json *d, struct lg_tx *tx, lg_error *err
 		return lg_error_set(err, LG_EDATA, "id: missing, empty, longer than 128 "
 		                    "bytes or holding control characters");
 	memcpy(tx->id, d->node[id].str, d->node[id].len + 1);
+	if (reserved_id(tx->id))
+		return lg_error_set(err, LG_EDATA, "id '%s' ends in a suffix the ledger "
+		                    "reserves for the transactions it makes (:commit, "
+		                    ":void, :expire, :reversal)", tx->id);
 	if (!is_str(d, date) || !ledger_date_valid(d->node[date].str))
 		return lg_error_set(err, LG_EDATA, "transaction '%s': date: missing or not "
 		                    "a calendar date YYYY-MM-DD", tx->id);
@@ -464,8 +487,8 @@ static int parse_meta(ledger *lg, const struct lg_json *d, struct lg_tx *tx,
 		                    "huge numbers are not exact; write them as strings", tx->id);
 	if (rc != 0)
 		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: larger than %d "
-		                    "bytes or objects of more than %d members", tx->id,
-		                    LG_META_MAX, LG_JSON_MEMBERS_MAX);
+		                    "bytes, or an object or array of more than %d members",
+		                    tx->id, LG_META_MAX, LG_JSON_MEMBERS_MAX);
 	tx->meta = lg->meta_buf;
 	return LG_OK;
 }

@@ -265,7 +265,8 @@ int lg_recompute(ledger *lg, const char *at, struct lg_sums **out,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		long long id = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 3);
 		int pending = sqlite3_column_int(st, 2);
-		int is_ended = pending && bsearch(&seq, ended, ended_n, sizeof *ended, seq_cmp);
+		int is_ended = pending && ended_n > 0 &&
+		               bsearch(&seq, ended, ended_n, sizeof *ended, seq_cmp);
 		if (id < 0 || id >= n || sqlite3_column_bytes(st, 1) != AMOUNT_BLOB_BYTES) {
 			rc = lg_error_set(err, LG_EDATA, "posting of seq %lld names no account "
 			                  "or holds no 16-byte amount", seq);

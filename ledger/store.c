@@ -380,28 +380,32 @@ static void result_amount(sqlite3_context *ctx, amount_minor_t v)
 	sqlite3_result_blob(ctx, b, AMOUNT_BLOB_BYTES, SQLITE_TRANSIENT);
 }
 
+/* SQLite's aggregate context is only 8-byte aligned: the running total is
+ * kept in its sortable byte encoding, never as an __int128 in place. */
 struct sum_state {
-	amount_minor_t total;
+	unsigned char total[AMOUNT_BLOB_BYTES];
+	int started;
 	int overflow;
 };
 
 static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct sum_state *s = sqlite3_aggregate_context(ctx, sizeof *s);
-	amount_minor_t v;
+	amount_minor_t v, total = 0;
 
 	(void)argc;
-	if (!s)
-		return;
-	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+	if (!s || sqlite3_value_type(argv[0]) == SQLITE_NULL)
 		return;
 	if (arg_amount(argv[0], &v) != 0) {
-		sqlite3_result_error(ctx, "amount_sum: not a 16-byte amount", -1);
 		s->overflow = 1;
 		return;
 	}
-	if (amount_add(s->total, v, &s->total) != 0)
+	if (s->started)
+		total = amount_decode(s->total);
+	if (amount_add(total, v, &total) != 0)
 		s->overflow = 1;
+	amount_encode(total, s->total);
+	s->started = 1;
 }
 
 static void sum_final(sqlite3_context *ctx)
@@ -409,10 +413,11 @@ static void sum_final(sqlite3_context *ctx)
 	struct sum_state *s = sqlite3_aggregate_context(ctx, 0);
 
 	if (s && s->overflow) {
-		sqlite3_result_error(ctx, "amount_sum: overflow past 128 bits", -1);
+		sqlite3_result_error(ctx, "amount_sum: not a 16-byte amount, or overflow "
+		                     "past 128 bits", -1);
 		return;
 	}
-	result_amount(ctx, s ? s->total : 0);
+	result_amount(ctx, s && s->started ? amount_decode(s->total) : 0);
 }
 
 /* amount_text(blob, scale): exact decimal text. */
