@@ -28,14 +28,18 @@ static const char *const schema_sql =
 	"  asset TEXT NOT NULL REFERENCES assets(code), no_overdraft INTEGER NOT NULL,"
 	"  created_at TEXT NOT NULL);"
 	"CREATE TABLE transactions(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-	"  kind TEXT NOT NULL CHECK(kind IN ('posted','pending','commit','void','expire','reverse')),"
+	"  kind TEXT NOT NULL CHECK(kind = 'posted' OR kind = 'pending' OR kind = 'commit'"
+	"  OR kind = 'void' OR kind = 'expire' OR kind = 'reverse'),"
 	"  ref_seq INTEGER REFERENCES transactions(seq), date TEXT NOT NULL,"
 	"  booked_at TEXT NOT NULL, expires_at TEXT, memo TEXT NOT NULL,"
 	"  meta TEXT NOT NULL, content_hash BLOB NOT NULL, hash BLOB NOT NULL);"
 	/* A hold ends exactly once and a transaction is reversed at most once:
-	 * the database itself refuses the second attempt, whatever races. */
+	 * the database itself refuses the second attempt, whatever races.
+	 * Conditions on every inserted row are written with OR, never IN: an
+	 * IN list there builds a temporary b-tree per row (3.40), which made
+	 * posting ten times slower. */
 	"CREATE UNIQUE INDEX tx_hold_end ON transactions(ref_seq)"
-	"  WHERE kind IN ('commit','void','expire');"
+	"  WHERE kind = 'commit' OR kind = 'void' OR kind = 'expire';"
 	"CREATE UNIQUE INDEX tx_reversal ON transactions(ref_seq) WHERE kind = 'reverse';"
 	"CREATE INDEX tx_expiry ON transactions(expires_at) WHERE kind = 'pending';"
 	"CREATE TABLE postings(tx_seq INTEGER NOT NULL REFERENCES transactions(seq),"
