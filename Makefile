@@ -46,7 +46,19 @@ build/clang/clearbook: $(LEDGER_SRC) $(CLI_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_COMMON) $(OPT) $(LEDGER_SRC) $(CLI_SRC) -o $@ $(LIBS)
 
-.PHONY: all release asan test unit e2e demo bench install clean deps
+# libFuzzer targets (clang); `make fuzz FUZZ_SECONDS=60` runs each, seeded
+# from tests/fuzz/corpus-*/.
+FUZZ_SECONDS ?= 30
+FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LEDGER_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZFLAGS) $< $(LEDGER_SRC) -o $@ $(LIBS)
+fuzz: build/fuzz/fuzz_json build/fuzz/fuzz_amount
+	@mkdir -p build/fuzz/corpus-json build/fuzz/corpus-amount
+	build/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-json tests/fuzz/corpus-json
+	build/fuzz/fuzz_amount -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-amount tests/fuzz/corpus-amount
+
+.PHONY: all release asan test unit e2e demo bench install clean deps fuzz
 all: bin/clearbook
 
 bin/clearbook: build/release/clearbook
