@@ -103,17 +103,20 @@ static void print_text(const out_table *t, FILE *fp)
 				width[c] = strlen(cell(t, r, c));
 	}
 	for (size_t r = 0; r <= t->rows; r++) {
-		for (int c = 0; c < t->cols; c++) {
+		/* Trailing empty cells print nothing: no trailing spaces. */
+		int last = t->cols - 1;
+		while (last > 0 && r > 0 && cell(t, r - 1, last)[0] == '\0')
+			last--;
+		for (int c = 0; c <= last; c++) {
 			const char *s = r == 0 ? t->name[c] : cell(t, r - 1, c);
 			int w = (int)width[c];
-			int last = c == t->cols - 1;
 			if (t->flags[c] & (OUT_NUMERIC | OUT_INTEGER))
 				fprintf(fp, "%*s", w, s);
-			else if (last)
+			else if (c == last)
 				fputs(s, fp);
 			else
 				fprintf(fp, "%-*s", w, s);
-			fputs(last ? "\n" : "  ", fp);
+			fputs(c == last ? "\n" : "  ", fp);
 		}
 	}
 }

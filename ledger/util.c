@@ -41,6 +41,9 @@ int lg_sql_error(ledger *lg, lg_error *err, const char *what)
 	int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? LG_EBUSY
 	           : (rc == SQLITE_IOERR || rc == SQLITE_FULL) ? LG_EIO
 	                                                        : LG_EINTERNAL;
+	if (rc == SQLITE_NOTADB)
+		return lg_error_set(err, LG_EDATA, "%s: not an SQLite database (%s)", what,
+		                    sqlite3_errmsg(lg->db));
 	if (code == LG_EBUSY)
 		return lg_error_set(err, code, "database is busy (another process is "
 		                    "writing); try again");
