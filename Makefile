@@ -78,10 +78,14 @@ demo: deps
 	samples/demo.sh out/demo
 
 bench: deps
-	$(MAKE) bin/clearbook build/release/bench_raw
+	$(MAKE) bin/clearbook build/release/bench_raw build/release/bench_floor
 	bench/run.sh
 
 build/release/bench_raw: bench/raw_inserts.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(OPT) $< -o $@ -lsqlite3
+
+build/release/bench_floor: bench/floor_inserts.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(OPT) $< -o $@ -lsqlite3
 

@@ -5,6 +5,9 @@
 #
 #   baseline  raw prepared SQLite inserts of the same 2*N posting rows, one
 #             transaction, WAL + synchronous=FULL (build/release/bench_raw)
+#   floor     SQLite alone writing clearbook's rows (N transactions, 2*N
+#             postings) into a fresh ledger's real schema, nothing else: the
+#             part of the ratio that parsing, checking and hashing cannot touch
 #   post      clearbook post of N JSON Lines, durably, hash-chained
 #   replay    the same file again: every line an idempotent replay
 #   balance   full balance listing and one account, over the posted ledger
@@ -35,6 +38,10 @@ fi
 "$cb" account template add 'liabilities:merchants:*:payable' --type liability --asset CNY
 
 raw_s=$("$raw" "$dir/raw.db" $((2 * n)))
+rm -f "$dir"/floor.db*
+"$cb" --db "$dir/floor.db" init > /dev/null
+floor_s=$("$root/build/release/bench_floor" "$dir/floor.db" "$n")
+floor_ratio=$(echo "$floor_s / $raw_s" | bc -l | awk '{ printf "%.2f", $1 }')
 
 t0=$(now)
 /usr/bin/time -f 'peak_kb=%M' -o "$dir/post.time" "$cb" post "$dir/tx-$n.jsonl" > /dev/null
@@ -74,6 +81,7 @@ verdict() { if [ "$1" = 1 ]; then echo "meets"; else echo "MISSES"; fi; }
 cat <<REPORT
 clearbook bench: $n transactions, $((2 * n)) postings, $accounts accounts ($(nproc) cores)
   baseline raw SQLite inserts of $((2 * n)) rows   ${raw_s} s
+  schema floor: SQLite writing our rows alone   ${floor_s} s   (${floor_ratio}x baseline)
   clearbook post (durable, hash-chained)        ${post_s} s   $tps tx/s   peak ${peak} KiB
     ratio to baseline                           ${ratio}x   (target <= 4x: $(verdict "$(echo "$ratio <= 4" | bc)"))
     throughput                                  (target >= 100000 tx/s: $(verdict "$(echo "$tps >= 100000" | bc)"))
