@@ -8,80 +8,10 @@
 # the binary and ROOT to the repository root.
 set -eu
 T=append_only
+. "$ROOT/tests/e2e/lib/common.sh"
 
-fail() {
-	echo "FAIL: $T: $*" >&2
-	exit 1
-}
-
-: "${CLEARBOOK:?CLEARBOOK must point to the clearbook binary}"
-: "${ROOT:?ROOT must point to the repository root}"
-[ -x "$CLEARBOOK" ] || fail "CLEARBOOK=$CLEARBOOK is not executable"
-CLEARBOOK_NOW=2026-11-25T02:00:00Z
-export CLEARBOOK_NOW
-unset CLEARBOOK_DB 2>/dev/null || true
-
-# run ARGS...: runs clearbook; stdout in ./out, stderr in ./err, status in
-# $rc.  A sanitizer report or a failed internal assertion fails the test
-# whatever the exit status.
-run() {
-	rc=0
-	"$CLEARBOOK" "$@" >out 2>err || rc=$?
-	if grep -Eq 'runtime error:|AddressSanitizer|LeakSanitizer|clearbook: internal error' err; then
-		fail "clearbook $*: sanitizer report or internal error:
-$(cat err)"
-	fi
-}
-# expect_exit CODE ARGS...: runs clearbook and checks its exit status.
-expect_exit() {
-	want=$1
-	shift
-	run "$@"
-	[ "$rc" -eq "$want" ] || fail "clearbook $*: exit status $rc, expected $want
-  stdout: $(cat out)
-  stderr: $(cat err)"
-}
-# expect_exit_in "CODES" ARGS...: the status is one of CODES (where the spec
-# leaves the choice between two statuses open).
-expect_exit_in() {
-	want=$1
-	shift
-	run "$@"
-	case " $want " in
-	*" $rc "*) ;;
-	*) fail "clearbook $*: exit status $rc, expected one of: $want
-  stdout: $(cat out)
-  stderr: $(cat err)" ;;
-	esac
-}
-out_has() {
-	grep -Fq -- "$1" out || fail "$2: stdout lacks '$1':
-$(cat out)"
-}
-out_lacks() {
-	! grep -Fq -- "$1" out || fail "$2: stdout should not contain '$1':
-$(cat out)"
-}
-err_has() {
-	grep -Fq -- "$1" err || fail "$2: stderr lacks '$1':
-$(cat err)"
-}
-err_lacks() {
-	! grep -Fq -- "$1" err || fail "$2: stderr should not contain '$1':
-$(cat err)"
-}
-out_empty() { [ ! -s out ] || fail "$1: expected nothing on stdout, got: $(cat out)"; }
-err_empty() { [ ! -s err ] || fail "$1: expected nothing on stderr, got: $(cat err)"; }
 command -v sqlite3 >/dev/null 2>&1 || fail "the sqlite3 CLI is required"
 
-# verify_ok N: verify exits 0 and prints exactly 'ok: N transactions, chain
-# head <64 hex>'.
-verify_ok() {
-	expect_exit 0 verify
-	[ "$(wc -l <out)" -eq 1 ] || fail "verify printed more than one line: $(cat out)"
-	grep -Eq "^ok: $1 transactions, chain head [0-9a-f]{64}\$" out ||
-		fail "verify: expected 'ok: $1 transactions, chain head <64 hex>', got: $(cat out)"
-}
 # state DB: every row of the journal tables, as text.
 state() {
 	sqlite3 "$1" "SELECT seq, id, kind, ref_seq, date, booked_at, memo, meta, hex(hash) FROM transactions ORDER BY seq;
@@ -96,12 +26,6 @@ refused_sql() {
 	state clearbook.db >state.now
 	cmp -s state.before state.now || fail "'$1' was refused but the data changed:
 $(diff state.before state.now)"
-}
-# snapshot DST: a consistent copy of the (WAL-mode) ledger.
-snapshot() {
-	rm -f "$1" "$1-wal" "$1-shm"
-	sqlite3 clearbook.db ".backup '$1'"
-	[ -s "$1" ] || fail "could not copy the ledger to $1"
 }
 # drop_triggers DB TABLE: drops every trigger on TABLE.
 drop_triggers() {
@@ -161,20 +85,20 @@ cmp -s verify.before out || fail "verify changed after refused SQL: $(cat out)"
 
 # ---------------------------------------------------------------------------
 # 2. Tampering past the triggers is caught by verify, which names the seq.
-snapshot memo.db
+snapshot clearbook.db memo.db
 drop_triggers memo.db transactions
 sqlite3 memo.db "UPDATE transactions SET memo = 'rewritten' WHERE seq = 2"
 [ "$(sqlite3 memo.db "SELECT memo FROM transactions WHERE seq = 2")" = rewritten ] || fail "the memo tamper did not take"
 broken memo.db 2
 
-snapshot amount.db
+snapshot clearbook.db amount.db
 drop_triggers amount.db postings
 sqlite3 amount.db "UPDATE postings SET amount = (SELECT amount FROM postings WHERE tx_seq = 1 AND idx = 0) WHERE tx_seq = 3 AND idx = 0"
 [ "$(sqlite3 amount.db "SELECT count(*) FROM postings WHERE tx_seq = 3 AND amount = (SELECT amount FROM postings WHERE tx_seq = 1 AND idx = 0)")" = 1 ] ||
 	fail "the amount tamper did not take"
 broken amount.db 3
 
-snapshot date.db
+snapshot clearbook.db date.db
 drop_triggers date.db transactions
 sqlite3 date.db "UPDATE transactions SET date = '2026-11-23' WHERE seq = 1"
 broken date.db 1

@@ -6,15 +6,9 @@
 # Run by tests/run.sh with cwd in a fresh scratch directory, CLEARBOOK set to
 # the binary and ROOT to the repository root.
 set -eu
+T=hashcheck
+. "$ROOT/tests/e2e/lib/common.sh"
 
-fail() {
-	echo "FAIL: hashcheck.sh: $*" >&2
-	exit 1
-}
-
-: "${CLEARBOOK:?CLEARBOOK must point to the clearbook binary}"
-: "${ROOT:?ROOT must point to the repository root}"
-[ -x "$CLEARBOOK" ] || fail "CLEARBOOK=$CLEARBOOK is not executable"
 command -v python3 >/dev/null 2>&1 || fail "python3 is required"
 command -v sqlite3 >/dev/null 2>&1 || fail "the sqlite3 CLI is required"
 CHECKER="$ROOT/tests/hashcheck.py"
@@ -22,17 +16,7 @@ DOC="$ROOT/docs/hash-chain.md"
 [ -f "$CHECKER" ] || fail "missing $CHECKER"
 [ -f "$DOC" ] || fail "missing $DOC"
 
-CLEARBOOK_NOW=2026-11-25T02:00:00Z
-export CLEARBOOK_NOW
-unset CLEARBOOK_DB 2>/dev/null || true
-
 cb() { "$CLEARBOOK" "$@"; }
-# snapshot SRC DST: a consistent copy of a (WAL-mode) ledger database.
-snapshot() {
-	rm -f "$2" "$2-wal" "$2-shm"
-	sqlite3 "$1" ".backup '$2'"
-	[ -s "$2" ] || fail "could not copy $1 to $2"
-}
 hc() { python3 "$CHECKER" "$@"; }
 
 # agree DB LABEL: verify and the checker both exit 0 and print the same line.
@@ -195,4 +179,4 @@ grep -q '^broken at seq 5: ' gap.hc.err || fail "gap: hashcheck.py does not name
 agree l.db ledger-again
 cmp -s ledger.hc.out ledger-again.hc.out || fail "the chain head of l.db changed"
 
-echo "hashcheck: ok"
+echo "$T: ok"

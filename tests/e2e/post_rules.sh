@@ -9,95 +9,8 @@
 # the binary and ROOT to the repository root.
 set -eu
 T=post_rules
+. "$ROOT/tests/e2e/lib/common.sh"
 
-fail() {
-	echo "FAIL: $T: $*" >&2
-	exit 1
-}
-
-: "${CLEARBOOK:?CLEARBOOK must point to the clearbook binary}"
-: "${ROOT:?ROOT must point to the repository root}"
-[ -x "$CLEARBOOK" ] || fail "CLEARBOOK=$CLEARBOOK is not executable"
-CLEARBOOK_NOW=2026-11-25T02:00:00Z
-export CLEARBOOK_NOW
-unset CLEARBOOK_DB 2>/dev/null || true
-
-# run ARGS...: runs clearbook; stdout in ./out, stderr in ./err, status in
-# $rc.  A sanitizer report or a failed internal assertion fails the test
-# whatever the exit status.
-run() {
-	rc=0
-	"$CLEARBOOK" "$@" >out 2>err || rc=$?
-	if grep -Eq 'runtime error:|AddressSanitizer|LeakSanitizer|clearbook: internal error' err; then
-		fail "clearbook $*: sanitizer report or internal error:
-$(cat err)"
-	fi
-}
-# expect_exit CODE ARGS...: runs clearbook and checks its exit status.
-expect_exit() {
-	want=$1
-	shift
-	run "$@"
-	[ "$rc" -eq "$want" ] || fail "clearbook $*: exit status $rc, expected $want
-  stdout: $(cat out)
-  stderr: $(cat err)"
-}
-# expect_exit_in "CODES" ARGS...: the status is one of CODES (where the spec
-# leaves the choice between two statuses open).
-expect_exit_in() {
-	want=$1
-	shift
-	run "$@"
-	case " $want " in
-	*" $rc "*) ;;
-	*) fail "clearbook $*: exit status $rc, expected one of: $want
-  stdout: $(cat out)
-  stderr: $(cat err)" ;;
-	esac
-}
-out_has() {
-	grep -Fq -- "$1" out || fail "$2: stdout lacks '$1':
-$(cat out)"
-}
-out_lacks() {
-	! grep -Fq -- "$1" out || fail "$2: stdout should not contain '$1':
-$(cat out)"
-}
-err_has() {
-	grep -Fq -- "$1" err || fail "$2: stderr lacks '$1':
-$(cat err)"
-}
-err_lacks() {
-	! grep -Fq -- "$1" err || fail "$2: stderr should not contain '$1':
-$(cat err)"
-}
-out_empty() { [ ! -s out ] || fail "$1: expected nothing on stdout, got: $(cat out)"; }
-err_empty() { [ ! -s err ] || fail "$1: expected nothing on stderr, got: $(cat err)"; }
-# tx ID DEBIT CREDIT AMOUNT: a JSON line debiting DEBIT and crediting CREDIT.
-tx() {
-	printf '{"id":"%s","date":"2026-11-24","postings":[{"account":"%s","amount":"%s"},{"account":"%s","amount":"-%s"}]}\n' \
-		"$1" "$2" "$4" "$3" "$4"
-}
-# verify_ok N: verify exits 0 and reports N transactions.
-verify_ok() {
-	expect_exit 0 verify
-	grep -Eq "^ok: $1 transactions, chain head [0-9a-f]{64}\$" out ||
-		fail "verify: expected 'ok: $1 transactions, chain head <64 hex>', got: $(cat out)"
-}
-# snap NAME: the journal, to compare after a refusal.
-snap() {
-	expect_exit 0 journal
-	cp out "$1.journal"
-}
-# unchanged NAME WHAT: the journal is byte for byte as at `snap NAME`.
-unchanged() {
-	expect_exit 0 journal
-	cmp -s "$1.journal" out || fail "$2 changed the journal:
-before:
-$(cat "$1.journal")
-after:
-$(cat out)"
-}
 # refused FILE LINES...: post FILE exits 65, reports every listed line as
 # 'clearbook: FILE:LINE: ', and no other line.
 refused() {
@@ -114,15 +27,6 @@ refused() {
 		esac
 		i=$((i + 1))
 	done
-}
-# balances / expect_bal CODE ASSET "POSTED PENDING AVAILABLE"
-balances() {
-	expect_exit 0 balance --format csv
-	tr -d '\r' <out >bal.csv
-}
-expect_bal() {
-	got=$(awk -F, -v a="$1" -v s="$2" '$1 == a && $2 == s && $6 != "yes" { print $3, $4, $5 }' bal.csv)
-	[ "$got" = "$3" ] || fail "balance of $1 ($2): got '$got', expected '$3'"
 }
 
 expect_exit 0 init

@@ -7,98 +7,11 @@
 # the binary and ROOT to the repository root.
 set -eu
 T=reversal_periods
+. "$ROOT/tests/e2e/lib/common.sh"
 
-fail() {
-	echo "FAIL: $T: $*" >&2
-	exit 1
-}
-
-: "${CLEARBOOK:?CLEARBOOK must point to the clearbook binary}"
-: "${ROOT:?ROOT must point to the repository root}"
-[ -x "$CLEARBOOK" ] || fail "CLEARBOOK=$CLEARBOOK is not executable"
-CLEARBOOK_NOW=2026-11-25T02:00:00Z
-export CLEARBOOK_NOW
-unset CLEARBOOK_DB 2>/dev/null || true
-
-# run ARGS...: runs clearbook; stdout in ./out, stderr in ./err, status in
-# $rc.  A sanitizer report or a failed internal assertion fails the test
-# whatever the exit status.
-run() {
-	rc=0
-	"$CLEARBOOK" "$@" >out 2>err || rc=$?
-	if grep -Eq 'runtime error:|AddressSanitizer|LeakSanitizer|clearbook: internal error' err; then
-		fail "clearbook $*: sanitizer report or internal error:
-$(cat err)"
-	fi
-}
-# expect_exit CODE ARGS...: runs clearbook and checks its exit status.
-expect_exit() {
-	want=$1
-	shift
-	run "$@"
-	[ "$rc" -eq "$want" ] || fail "clearbook $*: exit status $rc, expected $want
-  stdout: $(cat out)
-  stderr: $(cat err)"
-}
-# expect_exit_in "CODES" ARGS...: the status is one of CODES (where the spec
-# leaves the choice between two statuses open).
-expect_exit_in() {
-	want=$1
-	shift
-	run "$@"
-	case " $want " in
-	*" $rc "*) ;;
-	*) fail "clearbook $*: exit status $rc, expected one of: $want
-  stdout: $(cat out)
-  stderr: $(cat err)" ;;
-	esac
-}
-out_has() {
-	grep -Fq -- "$1" out || fail "$2: stdout lacks '$1':
-$(cat out)"
-}
-out_lacks() {
-	! grep -Fq -- "$1" out || fail "$2: stdout should not contain '$1':
-$(cat out)"
-}
-err_has() {
-	grep -Fq -- "$1" err || fail "$2: stderr lacks '$1':
-$(cat err)"
-}
-err_lacks() {
-	! grep -Fq -- "$1" err || fail "$2: stderr should not contain '$1':
-$(cat err)"
-}
-out_empty() { [ ! -s out ] || fail "$1: expected nothing on stdout, got: $(cat out)"; }
-err_empty() { [ ! -s err ] || fail "$1: expected nothing on stderr, got: $(cat err)"; }
-# verify_ok N: verify exits 0 and reports N transactions.
-verify_ok() {
-	expect_exit 0 verify
-	grep -Eq "^ok: $1 transactions, chain head [0-9a-f]{64}\$" out ||
-		fail "verify: expected 'ok: $1 transactions, chain head <64 hex>', got: $(cat out)"
-}
-snap() {
-	expect_exit 0 journal
-	cp out "$1.journal"
-}
-unchanged() {
-	expect_exit 0 journal
-	cmp -s "$1.journal" out || fail "$2 changed the journal:
-before:
-$(cat "$1.journal")
-after:
-$(cat out)"
-}
-balances() {
-	expect_exit 0 balance --format csv
-	tr -d '\r' <out >bal.csv
-}
-expect_bal() {
-	got=$(awk -F, -v a="$1" -v s="$2" '$1 == a && $2 == s && $6 != "yes" { print $3, $4, $5 }' bal.csv)
-	[ "$got" = "$3" ] || fail "balance of $1 ($2): got '$got', expected '$3'"
-}
-# tx ID DATE DEBIT CREDIT AMOUNT: a JSON line debiting DEBIT and crediting CREDIT.
-tx() {
+# dated_tx ID DATE DEBIT CREDIT AMOUNT: a JSON line dated DATE, with ID as
+# its memo, debiting DEBIT and crediting CREDIT.
+dated_tx() {
 	printf '{"id":"%s","date":"%s","memo":"%s","postings":[{"account":"%s","amount":"%s"},{"account":"%s","amount":"-%s"}]}\n' \
 		"$1" "$2" "$1" "$3" "$5" "$4" "$5"
 }
@@ -114,10 +27,10 @@ liabilities:merchants:m1:payable,liability,CNY,0
 EOF2
 expect_exit 0 account import acc.csv
 {
-	tx cap-1 2026-10-10 assets:bank:cny equity:capital:cny 500.00
-	tx top-c1 2026-10-12 assets:bank:cny liabilities:wallets:c1 100.00
-	tx ord-1 2026-11-24 liabilities:wallets:c1 liabilities:merchants:m1:payable 12.34
-	tx fee-1 2026-11-24 liabilities:wallets:c1 income:fees 1.00
+	dated_tx cap-1 2026-10-10 assets:bank:cny equity:capital:cny 500.00
+	dated_tx top-c1 2026-10-12 assets:bank:cny liabilities:wallets:c1 100.00
+	dated_tx ord-1 2026-11-24 liabilities:wallets:c1 liabilities:merchants:m1:payable 12.34
+	dated_tx fee-1 2026-11-24 liabilities:wallets:c1 income:fees 1.00
 } >setup.jsonl
 expect_exit 0 post setup.jsonl
 
@@ -149,10 +62,10 @@ unchanged reversed "refused reversals"
 #    ones accepted.
 expect_exit 0 close-period 2026-10
 verify_ok 5
-tx oct-15 2026-10-15 assets:bank:cny equity:capital:cny 1.00 >oct15.jsonl
+dated_tx oct-15 2026-10-15 assets:bank:cny equity:capital:cny 1.00 >oct15.jsonl
 expect_exit 65 post oct15.jsonl
 err_has "oct15.jsonl:1:" "a posting dated 2026-10-15"
-tx oct-31 2026-10-31 assets:bank:cny equity:capital:cny 1.00 >oct31.jsonl
+dated_tx oct-31 2026-10-31 assets:bank:cny equity:capital:cny 1.00 >oct31.jsonl
 expect_exit 65 post oct31.jsonl
 cat >oct-hold.jsonl <<'EOF2'
 {"id":"oct-hold","date":"2026-10-20","postings":[{"account":"liabilities:wallets:c1","amount":"1.00"},{"account":"liabilities:merchants:m1:payable","amount":"-1.00"}],"pending":true,"timeout_s":600}
@@ -169,7 +82,7 @@ expect_exit 65 void nov-hold --date 2026-10-20
 expect_exit 65 reverse fee-1 --reason "late" --date 2026-10-20
 unchanged held "commit, void and reverse dated in a closed period"
 expect_exit 0 commit nov-hold --date 2026-11-25
-tx nov-01 2026-11-01 assets:bank:cny equity:capital:cny 1.00 >nov01.jsonl
+dated_tx nov-01 2026-11-01 assets:bank:cny equity:capital:cny 1.00 >nov01.jsonl
 expect_exit 0 post nov01.jsonl
 
 # Closing the same month again, or the month not yet over, is refused.
