@@ -11,16 +11,18 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 WARN    := -Wall -Wextra -Wshadow -Wconversion -Werror
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -g
+CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(WARN) -g $(XML_CFLAGS)
 OPT     ?= -O2
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LIBS    := -lsqlite3 -lcrypto -ljansson
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+LIBS    := -lxml2 -lsqlite3 -lcrypto -ljansson
 TESTLIBS := -lcmocka
 
 LEDGER_SRC := $(wildcard ledger/*.c)
+IMPORTERS_SRC := $(wildcard importers/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-HEADERS    := $(wildcard ledger/*.h cli/*.h)
+HEADERS    := $(wildcard ledger/*.h cli/*.h importers/*.h)
 
 # $(call variant,NAME,DIR,CFLAGS,LDFLAGS)
 define variant
@@ -30,11 +32,14 @@ $(2)/obj/%.o: %.c $(HEADERS)
 $(2)/libledger.a: $(patsubst %.c,$(2)/obj/%.o,$(LEDGER_SRC))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
-$(2)/clearbook: $(patsubst %.c,$(2)/obj/%.o,$(CLI_SRC)) $(2)/libledger.a
-	$$(CC) $(3) $$^ -o $$@ $(4) $(LIBS)
-$(2)/tests/%: tests/unit/%.c $(2)/libledger.a $(HEADERS)
+$(2)/libimporters.a: $(patsubst %.c,$(2)/obj/%.o,$(IMPORTERS_SRC))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(3) -Wno-conversion $$< $(2)/libledger.a -o $$@ $(4) $(LIBS) $(TESTLIBS)
+	rm -f $$@ && ar rcs $$@ $$^
+$(2)/clearbook: $(patsubst %.c,$(2)/obj/%.o,$(CLI_SRC)) $(2)/libimporters.a $(2)/libledger.a
+	$$(CC) $(3) $$^ -o $$@ $(4) $(LIBS)
+$(2)/tests/%: tests/unit/%.c $(2)/libimporters.a $(2)/libledger.a $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(3) -Wno-conversion $$< $(2)/libimporters.a $(2)/libledger.a -o $$@ $(4) $(LIBS) $(TESTLIBS)
 $(1): $(2)/clearbook $(patsubst tests/unit/%.c,$(2)/tests/%,$(UNIT_SRC))
 endef
 
@@ -42,9 +47,9 @@ $(eval $(call variant,release,build/release,$(CFLAGS_COMMON) $(OPT),))
 $(eval $(call variant,asan,build/asan,$(CFLAGS_COMMON) -O1 $(SAN),$(SAN)))
 
 # The same sources must build warning-free under clang too; make test checks.
-build/clang/clearbook: $(LEDGER_SRC) $(CLI_SRC) $(HEADERS)
+build/clang/clearbook: $(LEDGER_SRC) $(IMPORTERS_SRC) $(CLI_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(CFLAGS_COMMON) $(OPT) $(LEDGER_SRC) $(CLI_SRC) -o $@ $(LIBS)
+	clang $(CFLAGS_COMMON) $(OPT) $(LEDGER_SRC) $(IMPORTERS_SRC) $(CLI_SRC) -o $@ $(LIBS)
 
 # libFuzzer targets (clang); `make fuzz FUZZ_SECONDS=60` runs each, seeded
 # from tests/fuzz/corpus-*/.
@@ -52,7 +57,7 @@ FUZZ_SECONDS ?= 30
 FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LEDGER_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) $< $(LEDGER_SRC) -o $@ $(LIBS)
+	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(LEDGER_SRC) -o $@ $(LIBS)
 fuzz: build/fuzz/fuzz_json build/fuzz/fuzz_amount
 	@mkdir -p build/fuzz/corpus-json build/fuzz/corpus-amount
 	build/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-json tests/fuzz/corpus-json

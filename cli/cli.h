@@ -53,5 +53,7 @@ int cmd_close_period(const cli_ctx *cx, int argc, char **argv);
 int cmd_verify(const cli_ctx *cx, int argc, char **argv);
 int cmd_balance(const cli_ctx *cx, int argc, char **argv);
 int cmd_journal(const cli_ctx *cx, int argc, char **argv);
+int cmd_import(const cli_ctx *cx, int argc, char **argv);
+int cmd_statement(const cli_ctx *cx, int argc, char **argv);
 
 #endif

@@ -240,10 +240,12 @@ int cmd_account(const cli_ctx *cx, int argc, char **argv)
 		"       clearbook account template add PATTERN --type TYPE --asset ASSET\n"
 		"                                  [--no-overdraft]\n"
 		"       clearbook account template list [--format text|csv|json]\n"
+		"       clearbook account alias add EXTERNAL_ID CODE\n"
 		"TYPE is asset, liability, equity, income or expense. Codes are lower-case\n"
 		"segments joined by ':' (assets:bank:icbc:cny). A template (a glob such as\n"
-		"'liabilities:wallets:*') opens matching accounts on first use.\n";
-	const char *type = NULL, *asset = NULL, *meta = NULL, *format = NULL, *pos[3];
+		"'liabilities:wallets:*') opens matching accounts on first use. An alias\n"
+		"maps an IBAN or provider account id in imported files to an account.\n";
+	const char *type = NULL, *asset = NULL, *meta = NULL, *format = NULL, *pos[4];
 	int no_od = 0;
 	struct cli_opt opts[] = { { "--type", &type, NULL }, { "--asset", &asset, NULL },
 	                          { "--meta", &meta, NULL }, { "--format", &format, NULL },
@@ -251,7 +253,7 @@ int cmd_account(const cli_ctx *cx, int argc, char **argv)
 	enum out_format f;
 	lg_error err;
 	ledger *lg;
-	int n, rc = cli_parse(argc, argv, opts, pos, 1, 3, &n, usage);
+	int n, rc = cli_parse(argc, argv, opts, pos, 1, 4, &n, usage);
 	unsigned flags;
 
 	if (rc)
@@ -273,6 +275,8 @@ int cmd_account(const cli_ctx *cx, int argc, char **argv)
 	    type && asset)
 		WITH_LEDGER(cx, 0, lg, done(ledger_template_add(lg, pos[2], type, asset,
 		                                                flags, &err), &err));
+	if (strcmp(pos[0], "alias") == 0 && n == 4 && strcmp(pos[1], "add") == 0)
+		WITH_LEDGER(cx, 0, lg, done(ledger_alias_add(lg, pos[2], pos[3], &err), &err));
 	if (strcmp(pos[0], "template") == 0 && n == 2 && strcmp(pos[1], "list") == 0)
 		WITH_LEDGER(cx, 0, lg, account_list(lg, NULL, 1, f));
 	fputs(usage, stderr);

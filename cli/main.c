@@ -29,6 +29,8 @@ static const struct command {
 	{ "verify", cmd_verify, "recompute the hash chain and every balance" },
 	{ "balance", cmd_balance, "posted, pending and available balances" },
 	{ "journal", cmd_journal, "list transactions with their postings" },
+	{ "import", cmd_import, "stage channel files (ISO 20022) as statement lines" },
+	{ "statement", cmd_statement, "list staged statement lines and breaks" },
 };
 
 static void usage(FILE *fp)

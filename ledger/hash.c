@@ -7,6 +7,7 @@
  */
 #include "ledger_int.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -192,4 +193,42 @@ void lg_tx_view_of(const struct lg_tx *tx, long long seq, const char *booked_at,
 		v->asset[i] = tx->p[i].acct->asset;
 		v->amount[i] = tx->p[i].amount;
 	}
+}
+
+int ledger_file_sha256(const char *path, char hex[LG_HASH_HEX], lg_error *err)
+{
+	unsigned char buf[1 << 16], md[LG_HASH_BYTES];
+	EVP_MD_CTX *ctx = NULL;
+	unsigned int n = 0;
+	FILE *fp = fopen(path, "rb");
+	size_t got;
+	int rc = LG_OK;
+
+	if (!fp)
+		return lg_error_set(err, errno == ENOENT ? LG_ENOINPUT : LG_EIO, "%s: %s",
+		                    path, strerror(errno));
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex2(ctx, EVP_sha256(), NULL) != 1) {
+		rc = lg_error_set(err, LG_EINTERNAL, "cannot set up SHA-256");
+		goto out;
+	}
+	while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
+		if (EVP_DigestUpdate(ctx, buf, got) != 1) {
+			rc = lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
+			goto out;
+		}
+	}
+	if (ferror(fp)) {
+		rc = lg_error_set(err, LG_EIO, "%s: read error", path);
+		goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &n) != 1 || n != LG_HASH_BYTES) {
+		rc = lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
+		goto out;
+	}
+	lg_hex(md, LG_HASH_BYTES, hex);
+out:
+	EVP_MD_CTX_free(ctx);
+	fclose(fp);
+	return rc;
 }

@@ -203,6 +203,168 @@ typedef struct ledger_verify_result {
  * everything holds, LG_ECHECK naming the first problem, or another error. */
 int ledger_verify(ledger *lg, ledger_verify_result *res, lg_error *err);
 
+/* --- staging: statement lines from channel files ---------------------- */
+/*
+ * Importers (importers/) read channel files into these; the ledger stores
+ * them in its staging area, append-only like the journal, for clearing to
+ * reconcile.  Sign: positive is money into the account the statement is
+ * for (CRDT), negative money out (DBIT), in minor units of `asset`.
+ * Strings are borrowed for the duration of a call; absent fields are NULL.
+ */
+#define LG_STMT_FIELD_MAX 1024   /* bytes kept of any one text field */
+#define LG_STMT_RAW_MAX 16384    /* bytes of the raw-fields JSON of one line */
+
+/* A statement, report or notification (camt.053 Stmt, camt.052 Rpt,
+ * camt.054 Ntfctn).  Strings are borrowed for the duration of the call;
+ * absent fields are NULL. */
+typedef struct ledger_stmt_statement {
+	const char *message_type;   /* "camt.053.001.04" */
+	const char *msg_id;         /* GrpHdr/MsgId */
+	const char *statement_id;   /* Stmt/Id */
+	long long seq_nb;           /* ElctrncSeqNb, -1 if absent */
+	const char *account_id;     /* Acct/Id/IBAN or Acct/Id/Othr/Id */
+	const char *asset;          /* Acct/Ccy, or the opening balance's Ccy */
+	int scale;                  /* of asset; -1 if the asset is unknown */
+	const char *from_date;      /* FrToDt, YYYY-MM-DD */
+	const char *to_date;
+	int has_opening, has_closing;
+	amount_minor_t opening_minor; /* OPBD (or PRCD), signed */
+	amount_minor_t closing_minor; /* CLBD, signed */
+	/* Filled for statement_end: sum of booked entries and their count. */
+	amount_minor_t booked_sum_minor;
+	long booked_entries;
+	long line_no;               /* line of the statement's start tag */
+} ledger_stmt_statement;
+
+/* One statement line: an entry (Ntry), or a child (TxDtls) of a batch
+ * entry.  A batch entry with several TxDtls is one line with is_batch set,
+ * followed by its children, whose parent_entry is the batch's entry_index. */
+typedef struct ledger_stmt_line {
+	long entry_index;           /* 0-based index of the entry in the file */
+	long child_index;           /* -1 for an entry, 0.. for its children */
+	int is_batch;               /* an entry whose children follow */
+	long children;              /* number of children of a batch entry */
+	/* For a batch: children's sum minus the entry, recorded not refused. */
+	amount_minor_t batch_difference_minor;
+	const char *entry_ref;      /* NtryRef, else AcctSvcrRef: the dedupe key */
+	const char *booking_date;   /* YYYY-MM-DD */
+	const char *value_date;
+	amount_minor_t amount_minor;
+	const char *asset;
+	const char *counterparty_name;
+	const char *counterparty_account;
+	const char *end_to_end_id;
+	const char *instruction_id;
+	const char *provider_ref;   /* AcctSvcrRef (entry or transaction) */
+	const char *uetr;
+	const char *remittance;     /* Ustrd lines joined by "; ", or Strd ref */
+	const char *tx_code;        /* "PMNT/RCDT/ESCT" or the proprietary code */
+	const char *status;         /* BOOK, PDNG, INFO */
+	const char *batch_id;       /* Btch/PmtInfId or MsgId */
+	const char *return_reason;  /* RtrInf/Rsn/Cd */
+	int reversal;               /* RvslInd true */
+	const char *charges;        /* charges as "AMOUNT CCY" list, or NULL */
+	long line_no;               /* line of the Ntry / TxDtls start tag */
+	const char *raw_json;       /* every field read, as a JSON object */
+} ledger_stmt_line;
+
+/* One transaction status of a pain.002 payment status report. */
+typedef struct ledger_stmt_status {
+	const char *message_type;   /* "pain.002.001.03" */
+	const char *msg_id;
+	const char *orig_msg_id;
+	const char *orig_pmt_inf_id;
+	const char *orig_instr_id;
+	const char *orig_end_to_end_id;
+	const char *status;         /* TxSts, else PmtInfSts, else GrpSts */
+	const char *reason_code;
+	const char *reason_text;
+	long line_no;
+} ledger_stmt_status;
+
+/* One staged file, imported whole or not at all. */
+typedef struct ledger_stage_file {
+	const char *sha256_hex;   /* of the file's bytes: the re-import key */
+	const char *name;         /* as given on the command line */
+	const char *profile;      /* "iso20022", "bank-csv", ... */
+	const char *channel;      /* "bank", "card", "alipay", ... */
+	const char *account;      /* ledger account the file is for, or NULL */
+} ledger_stage_file;
+
+typedef struct ledger_stage_result {
+	int already_imported;     /* same SHA-256 seen before: nothing staged */
+	long statements, lines, duplicates, statuses, breaks;
+} ledger_stage_result;
+
+/*
+ * Opens the staging of one file: begins a database transaction.  If the
+ * file's SHA-256 was imported before, sets res->already_imported and ends
+ * (nothing to do, no transaction left open).
+ */
+int ledger_stage_begin(ledger *lg, const ledger_stage_file *f,
+                       ledger_stage_result *res, lg_error *err);
+/* Resolves the ledger account of a statement: its account id through the
+ * alias table, else the file's --account.  Stores the statement. */
+int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *st,
+                           ledger_stage_result *res, lg_error *err);
+/* Stores a line of the current statement; a line whose (channel, account,
+ * entry reference) is already staged, from this file or another, is counted
+ * as a duplicate and not stored again. */
+int ledger_stage_line(ledger *lg, const ledger_stmt_statement *st,
+                      const ledger_stmt_line *ln, ledger_stage_result *res,
+                      lg_error *err);
+/* Closes the current statement: checks opening + booked entries against
+ * closing and the continuity with the account's previous statement,
+ * recording breaks.  With `strict`, a balance break is an error instead. */
+int ledger_stage_statement_end(ledger *lg, const ledger_stmt_statement *st,
+                               int strict, ledger_stage_result *res,
+                               lg_error *err);
+/* Stores a payment status (pain.002). */
+int ledger_stage_status(ledger *lg, const ledger_stmt_status *s,
+                        ledger_stage_result *res, lg_error *err);
+/* Commits the file's staging, or with `keep` 0 rolls it back (dry run,
+ * or an error). */
+int ledger_stage_end(ledger *lg, int keep, lg_error *err);
+
+/* Maps an external account id (an IBAN, a provider account id) to a ledger
+ * account, for statements that name their account. */
+int ledger_alias_add(ledger *lg, const char *external_id, const char *account,
+                     lg_error *err);
+
+typedef struct ledger_staged_row {
+	long long id;
+	const char *channel, *account, *statement_id, *entry_ref;
+	const char *booking_date, *value_date;
+	amount_minor_t amount_minor;
+	const char *asset;
+	int scale;
+	const char *counterparty_name, *end_to_end_id, *provider_ref;
+	const char *remittance, *status, *batch_id;
+	long long parent_id;      /* 0 for entries */
+	int is_batch, reversal;
+	const char *file_name;
+	long line_no;
+} ledger_staged_row;
+typedef int (*ledger_staged_fn)(void *ctx, const ledger_staged_row *row);
+/* Walks staged lines in staging order, filtered by channel and booking
+ * date (NULL: all). */
+int ledger_staged_list(ledger *lg, const char *channel, const char *date,
+                       ledger_staged_fn fn, void *ctx, lg_error *err);
+
+typedef struct ledger_break_row {
+	long long id;
+	const char *kind;         /* balance, sequence, opening, duplicate-statement */
+	const char *account;
+	const char *statement_id;
+	const char *detail;
+	const char *file_name;
+} ledger_break_row;
+typedef int (*ledger_break_fn)(void *ctx, const ledger_break_row *row);
+int ledger_breaks_list(ledger *lg, ledger_break_fn fn, void *ctx, lg_error *err);
+
+/* SHA-256 of a file's bytes, as 64 lower-case hex digits. */
+int ledger_file_sha256(const char *path, char hex[LG_HASH_HEX], lg_error *err);
+
 /* Validates "YYYY-MM-DD" as a real calendar date. */
 int ledger_date_valid(const char *text);
 

@@ -84,6 +84,16 @@ struct ledger {
 	void *sha256;             /* the fetched SHA-256 implementation */
 	void *enc;                /* encoding scratch buffer of hash.c */
 	struct lg_json *json;     /* node pool of the line being posted */
+	struct {                  /* the file being staged (staging.c) */
+		long long file_id;
+		long long statement_no;   /* statements of this file so far */
+		long long parent_row;     /* row of the last batch entry, 0 if none */
+		int parent_duplicate;     /* that entry was a duplicate */
+		char channel[64];
+		char file_account[LG_CODE_MAX + 1];
+		char account[LG_CODE_MAX + 1];
+		char parent_key[2 * LG_STMT_FIELD_MAX + 64];
+	} stage;
 	char *meta_buf;           /* canonical metadata of that line */
 };
 
@@ -200,6 +210,10 @@ struct lg_sums {
  * *out, indexed by account id (0..*n_out-1); the caller frees *out. */
 int lg_recompute(ledger *lg, const char *at, struct lg_sums **out,
                  long long *n_out, lg_error *err);
+
+/* staging.c */
+/* Creates the staging tables where missing (idempotent). */
+int lg_staging_schema(ledger *lg, lg_error *err);
 
 /* post.c */
 /* Appends tx inside an open batch.  *replayed is set when the same id with

@@ -255,7 +255,9 @@ int lg_store_open(ledger *lg, const char *path, int create, lg_error *err)
 		if (rc)
 			return rc;
 	}
-	return LG_OK;
+	/* Tables added after the first schema are created where missing, so
+	 * older ledgers open unchanged. */
+	return lg_staging_schema(lg, err);
 }
 
 void lg_store_close(ledger *lg)

@@ -1,0 +1,652 @@
+/*
+ * staging.c - the staging area: statement lines, statements, payment
+ * statuses and breaks that importers read from channel files, stored for
+ * clearing to reconcile.
+ *
+ * Like the journal it is append-only (triggers refuse UPDATE and DELETE) and
+ * a file goes in whole or not at all: one database transaction per file.
+ * The same file again (same SHA-256) is a no-op; the same entry arriving in
+ * two files is stored once, keyed on channel, account and the entry's own
+ * reference.
+ */
+#include "ledger_int.h"
+
+#include <string.h>
+
+static const char *const staging_sql =
+	"CREATE TABLE IF NOT EXISTS account_aliases(external_id TEXT PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id), created_at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS import_files(id INTEGER PRIMARY KEY,"
+	"  sha256 TEXT NOT NULL UNIQUE, name TEXT NOT NULL, profile TEXT NOT NULL,"
+	"  channel TEXT NOT NULL, imported_at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS statements(id INTEGER PRIMARY KEY,"
+	"  file_id INTEGER NOT NULL REFERENCES import_files(id), statement_no INTEGER"
+	"  NOT NULL, channel TEXT NOT NULL,"
+	"  account TEXT NOT NULL, message_type TEXT, msg_id TEXT, statement_id TEXT,"
+	"  seq_nb INTEGER, asset TEXT, from_date TEXT, to_date TEXT, opening BLOB,"
+	"  closing BLOB, booked_sum BLOB, booked_entries INTEGER, line_no INTEGER);"
+	"CREATE TABLE IF NOT EXISTS statement_lines(id INTEGER PRIMARY KEY,"
+	"  file_id INTEGER NOT NULL REFERENCES import_files(id),"
+	"  statement_no INTEGER NOT NULL, channel TEXT NOT NULL,"
+	"  account TEXT NOT NULL, dedupe_key TEXT NOT NULL, entry_ref TEXT,"
+	"  parent_id INTEGER REFERENCES statement_lines(id), is_batch INTEGER NOT NULL,"
+	"  children INTEGER NOT NULL, batch_difference BLOB, booking_date TEXT,"
+	"  value_date TEXT, amount BLOB NOT NULL, asset TEXT NOT NULL,"
+	"  counterparty_name TEXT, counterparty_account TEXT, end_to_end_id TEXT,"
+	"  instruction_id TEXT, provider_ref TEXT, uetr TEXT, remittance TEXT,"
+	"  tx_code TEXT, status TEXT, batch_id TEXT, return_reason TEXT,"
+	"  reversal INTEGER NOT NULL, charges TEXT, entry_index INTEGER,"
+	"  child_index INTEGER, line_no INTEGER, raw TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS statement_lines_dedupe"
+	"  ON statement_lines(channel, account, dedupe_key);"
+	"CREATE TABLE IF NOT EXISTS payment_statuses(id INTEGER PRIMARY KEY,"
+	"  file_id INTEGER NOT NULL REFERENCES import_files(id), message_type TEXT,"
+	"  msg_id TEXT, orig_msg_id TEXT, orig_pmt_inf_id TEXT, orig_instr_id TEXT,"
+	"  orig_end_to_end_id TEXT, status TEXT NOT NULL, reason_code TEXT,"
+	"  reason_text TEXT, line_no INTEGER);"
+	"CREATE TABLE IF NOT EXISTS staging_breaks(id INTEGER PRIMARY KEY,"
+	"  file_id INTEGER NOT NULL REFERENCES import_files(id), kind TEXT NOT NULL,"
+	"  account TEXT, statement_id TEXT, detail TEXT NOT NULL);"
+	"CREATE TRIGGER IF NOT EXISTS import_files_append_only BEFORE UPDATE ON import_files"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS import_files_no_delete BEFORE DELETE ON import_files"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS statements_append_only BEFORE UPDATE ON statements"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS statements_no_delete BEFORE DELETE ON statements"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS lines_append_only BEFORE UPDATE ON statement_lines"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS lines_no_delete BEFORE DELETE ON statement_lines"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS statuses_append_only BEFORE UPDATE ON payment_statuses"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS statuses_no_delete BEFORE DELETE ON payment_statuses"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS breaks_append_only BEFORE UPDATE ON staging_breaks"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS breaks_no_delete BEFORE DELETE ON staging_breaks"
+	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;";
+
+int lg_staging_schema(ledger *lg, lg_error *err)
+{
+	return lg_exec(lg, staging_sql, err);
+}
+
+/* Binds text or NULL. */
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_amount(sqlite3_stmt *st, int i, amount_minor_t v)
+{
+	unsigned char b[AMOUNT_BLOB_BYTES];
+	amount_encode(v, b);
+	sqlite3_bind_blob(st, i, b, AMOUNT_BLOB_BYTES, SQLITE_TRANSIENT);
+}
+
+static int step_done(ledger *lg, sqlite3_stmt *st, const char *what, lg_error *err)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? LG_OK : lg_sql_error(lg, err, what);
+}
+
+static int record_break(ledger *lg, const char *kind, const char *statement_id,
+                        const char *detail, ledger_stage_result *res, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO staging_breaks(file_id, kind,"
+	                       " account, statement_id, detail) VALUES(?1,?2,?3,?4,?5)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "recording a break");
+	sqlite3_bind_int64(st, 1, lg->stage.file_id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	bind_opt(st, 3, lg->stage.account[0] ? lg->stage.account : NULL);
+	bind_opt(st, 4, statement_id);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
+	res->breaks++;
+	return step_done(lg, st, "recording a break", err);
+}
+
+int ledger_stage_begin(ledger *lg, const ledger_stage_file *f,
+                       ledger_stage_result *res, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	memset(&lg->stage, 0, sizeof lg->stage);
+	LG_ASSERT(f->sha256_hex && strlen(f->sha256_hex) == 64);
+	rc = ledger_begin(lg, err);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(lg->db, "SELECT id FROM import_files WHERE sha256 = ?1",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		rc = lg_sql_error(lg, err, "reading imported files");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, f->sha256_hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW) {
+		res->already_imported = 1;
+		ledger_rollback(lg);
+		return LG_OK;
+	}
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO import_files(sha256, name, profile,"
+	                       " channel, imported_at) VALUES(?1,?2,?3,?4,?5)", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		rc = lg_sql_error(lg, err, "recording the file");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, f->sha256_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, lg->now, -1, SQLITE_STATIC);
+	rc = step_done(lg, st, "recording the file", err);
+	if (rc)
+		goto fail;
+	lg->stage.file_id = sqlite3_last_insert_rowid(lg->db);
+	snprintf(lg->stage.channel, sizeof lg->stage.channel, "%s", f->channel);
+	snprintf(lg->stage.file_account, sizeof lg->stage.file_account, "%s",
+	         f->account ? f->account : "");
+	return LG_OK;
+fail:
+	ledger_rollback(lg);
+	return rc;
+}
+
+int ledger_stage_end(ledger *lg, int keep, lg_error *err)
+{
+	if (!lg->in_tx)
+		return LG_OK;
+	if (!keep) {
+		ledger_rollback(lg);
+		return LG_OK;
+	}
+	return ledger_commit(lg, err);
+}
+
+int ledger_alias_add(ledger *lg, const char *external_id, const char *account,
+                     lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!external_id[0] || strlen(external_id) > LG_CODE_MAX)
+		return lg_error_set(err, LG_EUSAGE, "an alias is 1 to %d bytes", LG_CODE_MAX);
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO account_aliases(external_id,"
+	                       " account_id, created_at) SELECT ?1, id, ?3 FROM accounts"
+	                       " WHERE code = ?2", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "adding an alias");
+	sqlite3_bind_text(st, 1, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, lg->now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return lg_error_set(err, LG_EDATA, "alias '%s' already exists", external_id);
+	if (rc != SQLITE_DONE)
+		return lg_sql_error(lg, err, "adding an alias");
+	if (sqlite3_changes(lg->db) != 1)
+		return lg_error_set(err, LG_ENOINPUT, "account '%s' does not exist", account);
+	return LG_OK;
+}
+
+/* The ledger account a statement is for: its alias, else the file's. */
+static int resolve_account(ledger *lg, const ledger_stmt_statement *s, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	lg->stage.account[0] = '\0';
+	if (s->account_id) {
+		if (sqlite3_prepare_v2(lg->db, "SELECT a.code FROM account_aliases x JOIN"
+		                       " accounts a ON a.id = x.account_id WHERE"
+		                       " x.external_id = ?1", -1, &st, NULL) != SQLITE_OK)
+			return lg_sql_error(lg, err, "reading aliases");
+		sqlite3_bind_text(st, 1, s->account_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			snprintf(lg->stage.account, sizeof lg->stage.account, "%s",
+			         sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return lg_sql_error(lg, err, "reading aliases");
+	}
+	if (!lg->stage.account[0])
+		snprintf(lg->stage.account, sizeof lg->stage.account, "%s",
+		         lg->stage.file_account);
+	if (!lg->stage.account[0])
+		return lg_error_set(err, LG_EDATA, "statement '%s' is for account '%s', which "
+		                    "maps to no ledger account: pass --account CODE or add "
+		                    "an alias (clearbook account alias add ID CODE)",
+		                    s->statement_id ? s->statement_id : "?",
+		                    s->account_id ? s->account_id : "(none)");
+	return LG_OK;
+}
+
+/* Another file already staged this statement (same message and statement
+ * id): a duplicate, recorded as such. */
+static int check_duplicate_statement(ledger *lg, const ledger_stmt_statement *s,
+                                     ledger_stage_result *res, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char detail[LG_MSG_MAX];
+	int rc;
+
+	if (!s->msg_id || !s->statement_id)
+		return LG_OK;
+	if (sqlite3_prepare_v2(lg->db, "SELECT f.name FROM statements s JOIN import_files f"
+	                       " ON f.id = s.file_id WHERE s.msg_id = ?1 AND"
+	                       " s.statement_id = ?2 AND s.file_id <> ?3 LIMIT 1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading statements");
+	sqlite3_bind_text(st, 1, s->msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s->statement_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, lg->stage.file_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(detail, sizeof detail, "statement '%.100s' of message '%.100s' was "
+		         "already imported from %.200s", s->statement_id, s->msg_id,
+		         sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return record_break(lg, "duplicate-statement", s->statement_id, detail, res, err);
+	return rc == SQLITE_DONE ? LG_OK : lg_sql_error(lg, err, "reading statements");
+}
+
+int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *s,
+                           ledger_stage_result *res, lg_error *err)
+{
+	int rc;
+
+	LG_ASSERT(lg->in_tx && lg->stage.file_id > 0);
+	rc = resolve_account(lg, s, err);
+	if (!rc)
+		rc = check_duplicate_statement(lg, s, res, err);
+	if (rc)
+		return rc;
+	/* The statement's row is written at its end, with its totals: the
+	 * staging area is never updated. */
+	lg->stage.statement_no++;
+	lg->stage.parent_row = 0;
+	lg->stage.parent_duplicate = 0;
+	res->statements++;
+	return LG_OK;
+}
+
+/*
+ * The dedupe key of a line: the entry's own reference (the account
+ * servicer's reference first, it is the one banks keep unique; NtryRef
+ * repeats in some banks' files, e.g. PostFinance's ESR participant number),
+ * with its booking date and amount, so that a reused reference never makes
+ * a different entry vanish as a "duplicate".  A child adds its position and
+ * its own reference.  Without any reference a line is unique to its file.
+ */
+static void dedupe_key(ledger *lg, const ledger_stmt_line *ln, char *out, size_t cap)
+{
+	char amt[AMOUNT_TEXT_MAX];
+	const char *ref = ln->provider_ref && ln->provider_ref[0] ? ln->provider_ref
+	                  : ln->entry_ref && ln->entry_ref[0] ? ln->entry_ref : NULL;
+
+	amount_format_minor(ln->amount_minor, amt, sizeof amt);
+	if (ln->child_index < 0) {
+		if (ref)
+			snprintf(out, cap, "%.1024s|%s|%s", ref,
+			         ln->booking_date ? ln->booking_date : "", amt);
+		else
+			snprintf(out, cap, "file:%lld:entry:%ld", lg->stage.file_id,
+			         ln->entry_index);
+		return;
+	}
+	/* The child's position within its entry is part of the key: banks
+	 * repeat references such as "NOTPROVIDED" across a batch's children. */
+	snprintf(out, cap, "%.1024s/%ld:%.512s", lg->stage.parent_key, ln->child_index,
+	         ln->end_to_end_id ? ln->end_to_end_id : "");
+}
+
+static void bind_line_fields(sqlite3_stmt *st, const ledger_stmt_line *ln)
+{
+	bind_opt(st, 9, ln->booking_date);
+	bind_opt(st, 10, ln->value_date);
+	bind_amount(st, 11, ln->amount_minor);
+	bind_opt(st, 12, ln->asset);
+	bind_opt(st, 13, ln->counterparty_name);
+	bind_opt(st, 14, ln->counterparty_account);
+	bind_opt(st, 15, ln->end_to_end_id);
+	bind_opt(st, 16, ln->instruction_id);
+	bind_opt(st, 17, ln->provider_ref);
+	bind_opt(st, 18, ln->uetr);
+	bind_opt(st, 19, ln->remittance);
+	bind_opt(st, 20, ln->tx_code);
+	bind_opt(st, 21, ln->status);
+	bind_opt(st, 22, ln->batch_id);
+	bind_opt(st, 23, ln->return_reason);
+	sqlite3_bind_int(st, 24, ln->reversal ? 1 : 0);
+	bind_opt(st, 25, ln->charges);
+	sqlite3_bind_int64(st, 26, ln->entry_index);
+	sqlite3_bind_int64(st, 27, ln->child_index);
+	sqlite3_bind_int64(st, 28, ln->line_no);
+	bind_opt(st, 29, ln->raw_json ? ln->raw_json : "{}");
+}
+
+int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
+                      const ledger_stmt_line *ln, ledger_stage_result *res,
+                      lg_error *err)
+{
+	char key[2 * LG_STMT_FIELD_MAX + 160];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	(void)s;
+	LG_ASSERT(lg->in_tx && lg->stage.account[0]);
+	if (!ln->asset || !ln->asset[0])
+		return lg_error_set(err, LG_EDATA, "entry %ld has no currency", ln->entry_index);
+	if (ln->child_index >= 0 && lg->stage.parent_duplicate) {
+		res->duplicates++;
+		return LG_OK; /* its batch entry is already staged, children too */
+	}
+	dedupe_key(lg, ln, key, sizeof key);
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO statement_lines(file_id,"
+	                       " statement_no, channel, account, dedupe_key, entry_ref,"
+	                       " parent_id, is_batch, children, booking_date, value_date,"
+	                       " amount, asset, counterparty_name, counterparty_account,"
+	                       " end_to_end_id, instruction_id, provider_ref, uetr,"
+	                       " remittance, tx_code, status, batch_id, return_reason,"
+	                       " reversal, charges, entry_index, child_index, line_no, raw,"
+	                       " batch_difference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?30,?9,"
+	                       "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
+	                       "?25,?26,?27,?28,?29,?31)", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "staging a line");
+	sqlite3_bind_int64(st, 1, lg->stage.file_id);
+	sqlite3_bind_int64(st, 2, lg->stage.statement_no);
+	sqlite3_bind_text(st, 3, lg->stage.channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, lg->stage.account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
+	bind_opt(st, 6, ln->entry_ref);
+	if (ln->child_index >= 0 && lg->stage.parent_row > 0)
+		sqlite3_bind_int64(st, 7, lg->stage.parent_row);
+	sqlite3_bind_int(st, 8, ln->is_batch ? 1 : 0);
+	sqlite3_bind_int64(st, 30, ln->children);
+	if (ln->is_batch)
+		bind_amount(st, 31, ln->batch_difference_minor);
+	bind_line_fields(st, ln);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (ln->child_index < 0) {
+		lg->stage.parent_duplicate = rc == SQLITE_CONSTRAINT;
+		lg->stage.parent_row = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(lg->db) : 0;
+		snprintf(lg->stage.parent_key, sizeof lg->stage.parent_key, "%.1100s", key);
+	}
+	if (rc == SQLITE_CONSTRAINT) {
+		res->duplicates++;
+		return LG_OK;
+	}
+	if (rc != SQLITE_DONE)
+		return lg_sql_error(lg, err, "staging a line");
+	res->lines++;
+	return LG_OK;
+}
+
+static void fmt_amount(amount_minor_t v, int scale, char *buf, size_t cap)
+{
+	if (scale < 0)
+		amount_format_minor(v, buf, cap);
+	else
+		amount_format(v, scale, buf, cap);
+}
+
+/* opening + booked entries must equal closing. */
+static int check_balance(ledger *lg, const ledger_stmt_statement *s, int strict,
+                         ledger_stage_result *res, lg_error *err)
+{
+	char o[AMOUNT_TEXT_MAX], b[AMOUNT_TEXT_MAX], e[AMOUNT_TEXT_MAX];
+	char c[AMOUNT_TEXT_MAX], detail[LG_MSG_MAX];
+	amount_minor_t expected;
+
+	if (!s->has_opening || !s->has_closing)
+		return LG_OK;
+	if (amount_add(s->opening_minor, s->booked_sum_minor, &expected) != 0)
+		return lg_error_set(err, LG_EDATA, "statement '%s': balances overflow",
+		                    s->statement_id ? s->statement_id : "?");
+	if (expected == s->closing_minor)
+		return LG_OK;
+	fmt_amount(s->opening_minor, s->scale, o, sizeof o);
+	fmt_amount(s->booked_sum_minor, s->scale, b, sizeof b);
+	fmt_amount(expected, s->scale, e, sizeof e);
+	fmt_amount(s->closing_minor, s->scale, c, sizeof c);
+	snprintf(detail, sizeof detail, "statement '%.100s': opening balance %s + booked "
+	         "entries %s = %s %s, but the closing booked balance is %s %s",
+	         s->statement_id ? s->statement_id : "?", o, b, e,
+	         s->asset ? s->asset : "", c, s->asset ? s->asset : "");
+	if (strict)
+		return lg_error_set(err, LG_EDATA, "%s (refused under --strict)", detail);
+	fprintf(stderr, "clearbook: warning: %s\n", detail);
+	return record_break(lg, "balance", s->statement_id, detail, res, err);
+}
+
+/* A camt.053 statement follows the account's previous one: the next
+ * electronic sequence number, and an opening equal to its closing. */
+static int check_continuity(ledger *lg, const ledger_stmt_statement *s,
+                            ledger_stage_result *res, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char detail[LG_MSG_MAX], prev_id[128];
+	long long prev_seq = -1;
+	amount_minor_t prev_close = 0;
+	int rc, has_close = 0;
+
+	if (!s->message_type || strncmp(s->message_type, "camt.053", 8) != 0)
+		return LG_OK;
+	if (sqlite3_prepare_v2(lg->db, "SELECT statement_id, seq_nb, closing FROM statements"
+	                       " WHERE channel = ?1 AND account = ?2 AND asset IS ?3 AND"
+	                       " message_type LIKE 'camt.053%' ORDER BY id DESC LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading statements");
+	sqlite3_bind_text(st, 1, lg->stage.channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, lg->stage.account, -1, SQLITE_STATIC);
+	bind_opt(st, 3, s->asset);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(prev_id, sizeof prev_id, "%s", sqlite3_column_text(st, 0)
+		         ? (const char *)sqlite3_column_text(st, 0) : "?");
+		prev_seq = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1
+		           : sqlite3_column_int64(st, 1);
+		has_close = sqlite3_column_bytes(st, 2) == AMOUNT_BLOB_BYTES;
+		if (has_close)
+			prev_close = amount_decode(sqlite3_column_blob(st, 2));
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return LG_OK; /* the account's first statement */
+	if (rc != SQLITE_ROW)
+		return lg_sql_error(lg, err, "reading statements");
+	if (prev_seq >= 0 && s->seq_nb >= 0 && s->seq_nb != prev_seq + 1) {
+		snprintf(detail, sizeof detail, "statement '%.100s' has sequence number %lld but "
+		         "the previous statement '%.100s' had %lld: %s", s->statement_id ?
+		         s->statement_id : "?", s->seq_nb, prev_id, prev_seq,
+		         s->seq_nb <= prev_seq ? "an overlap" : "a gap");
+		rc = record_break(lg, "sequence", s->statement_id, detail, res, err);
+		if (rc)
+			return rc;
+	}
+	if (has_close && s->has_opening && s->opening_minor != prev_close) {
+		char a[AMOUNT_TEXT_MAX], b[AMOUNT_TEXT_MAX];
+		fmt_amount(s->opening_minor, s->scale, a, sizeof a);
+		fmt_amount(prev_close, s->scale, b, sizeof b);
+		snprintf(detail, sizeof detail, "statement '%.100s' opens at %s but the previous "
+		         "statement '%.100s' closed at %s", s->statement_id ? s->statement_id
+		         : "?", a, prev_id, b);
+		return record_break(lg, "opening", s->statement_id, detail, res, err);
+	}
+	return LG_OK;
+}
+
+int ledger_stage_statement_end(ledger *lg, const ledger_stmt_statement *s,
+                               int strict, ledger_stage_result *res,
+                               lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	LG_ASSERT(lg->in_tx && lg->stage.account[0]);
+	rc = check_balance(lg, s, strict, res, err);
+	if (!rc)
+		rc = check_continuity(lg, s, res, err);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO statements(statement_no, file_id, channel,"
+	                       " account, message_type, msg_id, statement_id, seq_nb, asset,"
+	                       " from_date, to_date, opening, closing, booked_sum,"
+	                       " booked_entries, line_no) VALUES(?14,?1,?2,?3,?4,?5,?6,?7,"
+	                       "?8,?9,?10,?11,?12,?13,?15,?16)", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "staging a statement");
+	sqlite3_bind_int64(st, 1, lg->stage.file_id);
+	sqlite3_bind_text(st, 2, lg->stage.channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, lg->stage.account, -1, SQLITE_STATIC);
+	bind_opt(st, 4, s->message_type);
+	bind_opt(st, 5, s->msg_id);
+	bind_opt(st, 6, s->statement_id);
+	if (s->seq_nb >= 0)
+		sqlite3_bind_int64(st, 7, s->seq_nb);
+	bind_opt(st, 8, s->asset);
+	bind_opt(st, 9, s->from_date);
+	bind_opt(st, 10, s->to_date);
+	if (s->has_opening)
+		bind_amount(st, 11, s->opening_minor);
+	if (s->has_closing)
+		bind_amount(st, 12, s->closing_minor);
+	bind_amount(st, 13, s->booked_sum_minor);
+	sqlite3_bind_int64(st, 14, lg->stage.statement_no);
+	sqlite3_bind_int64(st, 15, s->booked_entries);
+	sqlite3_bind_int64(st, 16, s->line_no);
+	return step_done(lg, st, "staging a statement", err);
+}
+
+int ledger_stage_status(ledger *lg, const ledger_stmt_status *s,
+                        ledger_stage_result *res, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	LG_ASSERT(lg->in_tx && lg->stage.file_id > 0);
+	if (!s->status || !s->status[0])
+		return lg_error_set(err, LG_EDATA, "payment status at line %ld has no status "
+		                    "code", s->line_no);
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO payment_statuses(file_id,"
+	                       " message_type, msg_id, orig_msg_id, orig_pmt_inf_id,"
+	                       " orig_instr_id, orig_end_to_end_id, status, reason_code,"
+	                       " reason_text, line_no) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+	                       "?10,?11)", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "staging a payment status");
+	sqlite3_bind_int64(st, 1, lg->stage.file_id);
+	bind_opt(st, 2, s->message_type);
+	bind_opt(st, 3, s->msg_id);
+	bind_opt(st, 4, s->orig_msg_id);
+	bind_opt(st, 5, s->orig_pmt_inf_id);
+	bind_opt(st, 6, s->orig_instr_id);
+	bind_opt(st, 7, s->orig_end_to_end_id);
+	bind_opt(st, 8, s->status);
+	bind_opt(st, 9, s->reason_code);
+	bind_opt(st, 10, s->reason_text);
+	sqlite3_bind_int64(st, 11, s->line_no);
+	res->statuses++;
+	return step_done(lg, st, "staging a payment status", err);
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int ledger_staged_list(ledger *lg, const char *channel, const char *date,
+                       ledger_staged_fn fn, void *ctx, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT l.id, l.channel, l.account, s.statement_id,"
+	                       " l.entry_ref, l.booking_date, l.value_date, l.amount, l.asset,"
+	                       " coalesce(a.scale, -1), l.counterparty_name, l.end_to_end_id,"
+	                       " l.provider_ref, l.remittance, l.status, l.batch_id,"
+	                       " coalesce(l.parent_id, 0), l.is_batch, l.reversal, f.name,"
+	                       " l.line_no FROM statement_lines l JOIN import_files f"
+	                       " ON f.id = l.file_id LEFT JOIN statements s ON s.file_id ="
+	                       " l.file_id AND s.statement_no = l.statement_no"
+	                       " LEFT JOIN assets a ON a.code = l.asset"
+	                       " WHERE (?1 IS NULL OR l.channel = ?1)"
+	                       " AND (?2 IS NULL OR l.booking_date = ?2) ORDER BY l.id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading staged lines");
+	bind_opt(st, 1, channel);
+	bind_opt(st, 2, date);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ledger_staged_row r;
+		r.id = sqlite3_column_int64(st, 0);
+		r.channel = col_text(st, 1);
+		r.account = col_text(st, 2);
+		r.statement_id = col_text(st, 3);
+		r.entry_ref = col_text(st, 4);
+		r.booking_date = col_text(st, 5);
+		r.value_date = col_text(st, 6);
+		LG_ASSERT(sqlite3_column_bytes(st, 7) == AMOUNT_BLOB_BYTES);
+		r.amount_minor = amount_decode(sqlite3_column_blob(st, 7));
+		r.asset = col_text(st, 8);
+		r.scale = sqlite3_column_int(st, 9);
+		r.counterparty_name = col_text(st, 10);
+		r.end_to_end_id = col_text(st, 11);
+		r.provider_ref = col_text(st, 12);
+		r.remittance = col_text(st, 13);
+		r.status = col_text(st, 14);
+		r.batch_id = col_text(st, 15);
+		r.parent_id = sqlite3_column_int64(st, 16);
+		r.is_batch = sqlite3_column_int(st, 17);
+		r.reversal = sqlite3_column_int(st, 18);
+		r.file_name = col_text(st, 19);
+		r.line_no = (long)sqlite3_column_int64(st, 20);
+		rc = fn(ctx, &r);
+		if (rc) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? LG_OK : lg_sql_error(lg, err, "reading staged lines");
+}
+
+int ledger_breaks_list(ledger *lg, ledger_break_fn fn, void *ctx, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT b.id, b.kind, b.account, b.statement_id,"
+	                       " b.detail, f.name FROM staging_breaks b JOIN import_files f"
+	                       " ON f.id = b.file_id ORDER BY b.id", -1, &st, NULL)
+	    != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading breaks");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ledger_break_row r;
+		r.id = sqlite3_column_int64(st, 0);
+		r.kind = col_text(st, 1);
+		r.account = col_text(st, 2);
+		r.statement_id = col_text(st, 3);
+		r.detail = col_text(st, 4);
+		r.file_name = col_text(st, 5);
+		rc = fn(ctx, &r);
+		if (rc) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? LG_OK : lg_sql_error(lg, err, "reading breaks");
+}
