@@ -87,6 +87,32 @@ void out_csv_field(FILE *fp, const char *s, int text)
 		fputc('"', fp);
 }
 
+/* Terminal columns a UTF-8 string takes: East Asian wide characters take
+ * two, so that tables with Chinese names stay aligned. */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned cp = *p;
+		int n = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
+		for (int i = 1; i < n && p[i]; i++)
+			cp = (cp << 6) | (p[i] & 0x3f);
+		if (n == 3)
+			cp &= 0xffff;
+		else if (n == 4)
+			cp &= 0x1fffff;
+		w += (n >= 3 && ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+		                 (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+		                 (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+		                 (cp >= 0xffe0 && cp <= 0xffe6) || cp >= 0x20000)) ? 2 : 1;
+		for (int i = 0; i < n && *p; i++)
+			p++;
+	}
+	return w;
+}
+
 static const char *cell(const out_table *t, size_t r, int c)
 {
 	return t->cells[r * (size_t)t->cols + (size_t)c];
@@ -97,10 +123,10 @@ static void print_text(const out_table *t, FILE *fp)
 	size_t width[OUT_COLS_MAX];
 
 	for (int c = 0; c < t->cols; c++) {
-		width[c] = strlen(t->name[c]);
+		width[c] = display_width(t->name[c]);
 		for (size_t r = 0; r < t->rows; r++)
-			if (strlen(cell(t, r, c)) > width[c])
-				width[c] = strlen(cell(t, r, c));
+			if (display_width(cell(t, r, c)) > width[c])
+				width[c] = display_width(cell(t, r, c));
 	}
 	for (size_t r = 0; r <= t->rows; r++) {
 		/* Trailing empty cells print nothing: no trailing spaces. */
@@ -109,13 +135,13 @@ static void print_text(const out_table *t, FILE *fp)
 			last--;
 		for (int c = 0; c <= last; c++) {
 			const char *s = r == 0 ? t->name[c] : cell(t, r - 1, c);
-			int w = (int)width[c];
-			if (t->flags[c] & (OUT_NUMERIC | OUT_INTEGER))
-				fprintf(fp, "%*s", w, s);
-			else if (c == last)
-				fputs(s, fp);
-			else
-				fprintf(fp, "%-*s", w, s);
+			size_t pad = width[c] - display_width(s);
+			int numeric = (t->flags[c] & (OUT_NUMERIC | OUT_INTEGER)) != 0;
+			if (numeric)
+				fprintf(fp, "%*s", (int)pad, "");
+			fputs(s, fp);
+			if (!numeric && c != last)
+				fprintf(fp, "%*s", (int)pad, "");
 			fputs(c == last ? "\n" : "  ", fp);
 		}
 	}

@@ -174,6 +174,29 @@ int ledger_stage_end(ledger *lg, int keep, lg_error *err)
 	return ledger_commit(lg, err);
 }
 
+/* Adding the same alias again is a no-op, so set-up scripts can rerun. */
+static int same_alias(ledger *lg, const char *external_id, const char *account,
+                      lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, same = 0;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT a.code = ?2 FROM account_aliases x JOIN"
+	                       " accounts a ON a.id = x.account_id WHERE x.external_id = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading aliases");
+	sqlite3_bind_text(st, 1, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		same = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return lg_sql_error(lg, err, "reading aliases");
+	return same ? LG_OK : lg_error_set(err, LG_EDATA, "alias '%s' already maps to "
+	                                   "another account", external_id);
+}
+
 int ledger_alias_add(ledger *lg, const char *external_id, const char *account,
                      lg_error *err)
 {
@@ -192,7 +215,7 @@ int ledger_alias_add(ledger *lg, const char *external_id, const char *account,
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT)
-		return lg_error_set(err, LG_EDATA, "alias '%s' already exists", external_id);
+		return same_alias(lg, external_id, account, err);
 	if (rc != SQLITE_DONE)
 		return lg_sql_error(lg, err, "adding an alias");
 	if (sqlite3_changes(lg->db) != 1)

@@ -3,9 +3,11 @@
 #
 # Until the nightly clearing batch exists, the main job sets up the sample
 # ledger in OUTDIR/clearbook.db (assets, chart of accounts, wallet
-# templates, the day's transactions), releases expired holds, and prints the
-# balances and the verification of the hash chain.  Run again on the same
-# folder it changes nothing: every step is idempotent.
+# templates, the day's transactions), releases expired holds, stages the
+# next morning's ISO 20022 bank files from samples/inbox/, and prints the
+# balances, the staged statement lines and the verification of the hash
+# chain.  Run again on the same folder it changes nothing: every step is
+# idempotent (a file already imported is recognised by its SHA-256).
 set -eu
 out=${1:?usage: samples/demo.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +25,8 @@ mkdir -p "$out"
 "$cb" account template add 'liabilities:wallets:*:usdt' --type liability --asset USDT --no-overdraft
 "$cb" post "$here/world/day-2026-11-24.jsonl"
 "$cb" expire
+"$cb" account alias add 6222020200001234567 assets:bank:icbc:cny
+"$cb" import --profile iso20022 "$here"/inbox/2026-11-25/*.xml
 "$cb" balance --format csv > "$out/balances.csv"
 "$cb" journal --format json > "$out/journal.json"
 echo
@@ -31,6 +35,12 @@ echo "== balances (roll-ups and accounts outside customer wallets) =="
 echo
 echo "== customer wallets: $(grep -c ':wallets:c' "$out/balances.csv") rows in $out/balances.csv =="
 "$cb" balance liabilities:wallets | head -n 6
+echo
+echo "== staged statement lines (bank files of 2026-11-25) =="
+"$cb" statement list
+echo
+echo "== staging breaks =="
+"$cb" statement breaks
 echo
 echo "== verify =="
 "$cb" verify
