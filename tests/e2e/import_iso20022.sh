@@ -24,6 +24,13 @@ expect_exit 0 statement list --format csv
 
 # --- with an alias the statement stages: 4 entries, the batch's 2 children
 expect_exit 0 account alias add 6222020200001234567 assets:bank:icbc:cny
+expect_exit 0 account alias add 6222020200001234567 assets:bank:icbc:cny
+expect_exit 65 account alias add 6222020200001234567 assets:bank:postfinance:chf
+# a dry run reads and checks everything and stages nothing
+expect_exit 0 import --profile iso20022 --dry-run "$inbox/icbc-camt053-20261124.xml"
+out_has "dry run, valid: 1 statement(s), 6 line(s)" "dry run"
+expect_exit 0 statement list --format csv
+[ "$(tr -d '\r' <out | wc -l)" -eq 1 ] || fail "a dry run staged lines: $(cat out)"
 expect_exit 0 import --profile iso20022 "$inbox/icbc-camt053-20261124.xml"
 out_has "1 statement(s), 6 line(s) staged, 0 duplicate(s)" "icbc camt.053"
 out_has "0 break(s)" "icbc camt.053 balances add up"
