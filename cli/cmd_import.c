@@ -45,6 +45,39 @@ static int scale_of(void *p, const char *asset, int *scale)
 	return ledger_asset_scale(p, asset, scale, NULL);
 }
 
+/* Breaks are recorded, not refused: say so on stderr as warnings, so that
+ * whoever runs the import sees them at once.  The file's breaks are the
+ * last ones recorded. */
+struct break_warn {
+	const char *file;
+	long total, skip;
+};
+
+static int count_break(void *ctx, const ledger_break_row *r)
+{
+	(void)r;
+	((struct break_warn *)ctx)->total++;
+	return 0;
+}
+
+static int warn_break(void *ctx, const ledger_break_row *r)
+{
+	struct break_warn *bw = ctx;
+	if (bw->skip-- <= 0)
+		fprintf(stderr, "clearbook: warning: %s: %s break: %s\n", bw->file, r->kind,
+		        r->detail);
+	return 0;
+}
+
+static void warn_breaks(ledger *lg, const char *file, long breaks)
+{
+	struct break_warn bw = { file, 0, 0 };
+	if (breaks <= 0 || ledger_breaks_list(lg, count_break, &bw, NULL) != LG_OK)
+		return;
+	bw.skip = bw.total - breaks;
+	ledger_breaks_list(lg, warn_break, &bw, NULL);
+}
+
 struct import_opts {
 	const char *profile, *account, *channel;
 	int strict, dry_run;
@@ -86,9 +119,13 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 		fprintf(stderr, "clearbook: %s: nothing was staged\n", path);
 		return rc;
 	}
+	if (o->dry_run)
+		warn_breaks(lg, path, c.res.breaks);
 	rc = ledger_stage_end(lg, !o->dry_run, &err);
 	if (rc)
 		return cli_fail(&err);
+	if (!o->dry_run)
+		warn_breaks(lg, path, c.res.breaks);
 	printf("%s: %s%ld statement(s), %ld line(s) staged, %ld duplicate(s) skipped, "
 	       "%ld payment status(es), %ld break(s)\n", path,
 	       o->dry_run ? "dry run, valid: " : "", c.res.statements, c.res.lines,

@@ -452,7 +452,6 @@ static int check_balance(ledger *lg, const ledger_stmt_statement *s, int strict,
 	         s->asset ? s->asset : "", c, s->asset ? s->asset : "");
 	if (strict)
 		return lg_error_set(err, LG_EDATA, "%s (refused under --strict)", detail);
-	fprintf(stderr, "clearbook: warning: %s\n", detail);
 	return record_break(lg, "balance", s->statement_id, detail, res, err);
 }
 
