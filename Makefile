@@ -15,7 +15,7 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(WARN) -g $(XML_CFLAGS)
 OPT     ?= -O2
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
-LIBS    := -lxml2 -lsqlite3 -lcrypto -ljansson
+LIBS    := -lxml2 -lcsv -linih -lsqlite3 -lcrypto -ljansson
 TESTLIBS := -lcmocka
 
 LEDGER_SRC := $(wildcard ledger/*.c)
@@ -98,6 +98,9 @@ install: bin/clearbook
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/clearbook
 	install -m 0755 bin/clearbook $(DESTDIR)$(PREFIX)/bin/clearbook
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/clearbook/
+	install -d $(DESTDIR)$(PREFIX)/share/clearbook/profiles
+	install -m 0644 importers/profiles/*.ini importers/profiles/README.md \
+		$(DESTDIR)$(PREFIX)/share/clearbook/profiles/
 
 clean:
 	rm -rf build bin out

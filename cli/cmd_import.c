@@ -6,7 +6,10 @@
 #include "cli.h"
 #include "../importers/importers.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct import_ctx {
 	ledger *lg;
@@ -78,10 +81,85 @@ static void warn_breaks(ledger *lg, const char *file, long breaks)
 	ledger_breaks_list(lg, warn_break, &bw, NULL);
 }
 
+#define IMPORT_SETS_MAX 8
+
 struct import_opts {
-	const char *profile, *account, *channel;
+	const char *profile, *profile_file, *account, *channel, *profiles_dir;
+	const char *set[IMPORT_SETS_MAX];
+	int sets;
 	int strict, dry_run;
+	imp_profile *csv;         /* NULL for iso20022 */
 };
+
+/* Where shipped profiles live: $CLEARBOOK_PROFILES, else the source tree
+ * the binary was built in (bin/ or build/VARIANT/ below it), else the
+ * installed share directory (bin/../share/clearbook/profiles). */
+static void profiles_dir(char *out, size_t cap)
+{
+	char exe[PATH_MAX], probe[PATH_MAX + 64];
+	const char *env = getenv("CLEARBOOK_PROFILES");
+	ssize_t n;
+	char *slash;
+
+	if (env && env[0]) {
+		snprintf(out, cap, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0) {
+		snprintf(out, cap, "importers/profiles");
+		return;
+	}
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	/* bin/ and build/VARIANT/ in the source tree, then an installed tree */
+	static const char *const up[] = { "/..", "/../.." };
+	for (size_t i = 0; i < sizeof up / sizeof up[0]; i++) {
+		snprintf(probe, sizeof probe, "%s%s/importers/profiles/bank-csv.ini", exe, up[i]);
+		if (access(probe, R_OK) == 0) {
+			snprintf(out, cap, "%s%s/importers/profiles", exe, up[i]);
+			return;
+		}
+	}
+	snprintf(out, cap, "%s/../share/clearbook/profiles", exe);
+}
+
+static int load_profile(struct import_opts *o)
+{
+	char dir[PATH_MAX + 64];
+	lg_error err;
+	int rc;
+
+	lg_error_init(&err);
+	if (!o->profile_file && strcmp(o->profile, "iso20022") == 0)
+		return 0;
+	profiles_dir(dir, sizeof dir);
+	rc = imp_profile_load(o->profile_file ? o->profile_file : o->profile,
+	                      o->profiles_dir ? o->profiles_dir : dir, &o->csv, &err);
+	for (int i = 0; !rc && i < o->sets; i++) {
+		char key[128];
+		const char *eq = strchr(o->set[i], '=');
+		if (!eq || (size_t)(eq - o->set[i]) >= sizeof key) {
+			fprintf(stderr, "clearbook: --set '%s' is not SECTION.KEY=VALUE\n", o->set[i]);
+			return LG_EUSAGE;
+		}
+		snprintf(key, sizeof key, "%.*s", (int)(eq - o->set[i]), o->set[i]);
+		rc = imp_profile_set(o->csv, key, eq + 1, &err);
+	}
+	if (rc == LG_ENOINPUT && !o->profile_file) {
+		fprintf(stderr, "clearbook: import: there is no profile '%s' (see clearbook "
+		        "import --help; %s)\n", o->profile, err.msg);
+		return LG_EUSAGE;
+	}
+	if (rc)
+		return cli_fail(&err);
+	if (!o->channel)
+		o->channel = imp_profile_channel(o->csv);
+	o->profile = imp_profile_name(o->csv);
+	return 0;
+}
 
 static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 {
@@ -112,7 +190,8 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 		       path, sha);
 		return 0;
 	}
-	rc = imp_iso20022_read(path, scale_of, lg, &sink, &err);
+	rc = o->csv ? imp_csv_read(path, o->csv, scale_of, lg, &sink, &err)
+	            : imp_iso20022_read(path, scale_of, lg, &sink, &err);
 	if (rc) {
 		ledger_stage_end(lg, 0, NULL);
 		fprintf(stderr, "clearbook: %s\n", err.msg);
@@ -136,46 +215,71 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 int cmd_import(const cli_ctx *cx, int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: clearbook import --profile NAME [--account CODE] [--channel C]\n"
+		"usage: clearbook import (--profile NAME | --profile-file FILE)\n"
+		"                        [--account CODE] [--channel C] [--set S.KEY=VALUE]\n"
 		"                        [--strict] [--dry-run] FILE...\n"
 		"Stages channel files as statement lines for reconciliation, each file\n"
 		"whole or not at all; the same file again (same SHA-256) is a no-op and\n"
 		"an entry already staged from another file is kept once.\n"
 		"Profiles: iso20022 (camt.052, camt.053, camt.054 .001.02-.08 and later;\n"
-		"pain.002, told apart by namespace).\n"
+		"pain.002, told apart by namespace); CSV profiles under\n"
+		"importers/profiles/: bank-csv, card-settlement, alipay, alipay-merchant,\n"
+		"wechat, wechat-merchant, chain-transfers, disputes (see its README).\n"
+		"  --profile-file FILE  a CSV profile of your own (INI)\n"
+		"  --set S.KEY=VALUE    override a profile key, e.g. --set\n"
+		"                       amount.own_address=0x7e2f... for chain-transfers\n"
 		"  --account CODE  ledger account the file is for, where the file's own\n"
 		"                  account id has no alias (clearbook account alias add)\n"
-		"  --channel C     channel name (default: bank)\n"
+		"  --channel C     channel name (default: the profile's; bank for XML)\n"
 		"  --strict        refuse a statement whose opening balance plus booked\n"
 		"                  entries is not its closing balance (else: a break)\n"
 		"  --dry-run       read and check everything, stage nothing\n";
-	struct import_opts o = { NULL, NULL, "bank", 0, 0 };
-	struct cli_opt opts[] = { { "--profile", &o.profile, NULL },
-	                          { "--account", &o.account, NULL },
-	                          { "--channel", &o.channel, NULL },
-	                          { "--strict", NULL, &o.strict },
-	                          { "--dry-run", NULL, &o.dry_run }, { NULL, NULL, NULL } };
+	struct import_opts o;
+	const char *set = NULL;
 	const char *pos[CLI_POSITIONAL_MAX];
 	ledger *lg;
-	int n, worst = 0, rc = cli_parse(argc, argv, opts, pos, 1, CLI_POSITIONAL_MAX,
-	                                 &n, usage);
+	int n, worst = 0, rc;
 
+	memset(&o, 0, sizeof o);
+	struct cli_opt opts[] = { { "--profile", &o.profile, NULL },
+	                          { "--profile-file", &o.profile_file, NULL },
+	                          { "--profiles-dir", &o.profiles_dir, NULL },
+	                          { "--account", &o.account, NULL },
+	                          { "--channel", &o.channel, NULL },
+	                          { "--set", &set, NULL },
+	                          { "--strict", NULL, &o.strict },
+	                          { "--dry-run", NULL, &o.dry_run }, { NULL, NULL, NULL } };
+	/* --set may repeat: collect each occurrence before the generic parse. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--set") == 0 && o.sets < IMPORT_SETS_MAX)
+			o.set[o.sets++] = argv[i + 1];
+	rc = cli_parse(argc, argv, opts, pos, 1, CLI_POSITIONAL_MAX, &n, usage);
 	if (rc)
 		return rc == CLI_HELP ? 0 : rc;
-	if (!o.profile || strcmp(o.profile, "iso20022") != 0) {
-		fprintf(stderr, "clearbook: import: --profile '%s' is not available; "
-		        "supported: iso20022\n", o.profile ? o.profile : "");
+	if (!o.profile && !o.profile_file) {
+		fprintf(stderr, "clearbook: import: --profile NAME or --profile-file FILE is "
+		        "needed\n%s", usage);
 		return LG_EUSAGE;
 	}
-	rc = cli_open(cx, 0, &lg);
+	if (!o.profile)
+		o.profile = "custom";
+	rc = load_profile(&o);
 	if (rc)
 		return rc;
+	if (!o.channel)
+		o.channel = "bank";
+	rc = cli_open(cx, 0, &lg);
+	if (rc) {
+		imp_profile_free(o.csv);
+		return rc;
+	}
 	for (int i = 0; i < n; i++) {
 		rc = import_one(lg, &o, pos[i]);
 		if (rc && !worst)
 			worst = rc;
 	}
 	ledger_close(lg);
+	imp_profile_free(o.csv);
 	return worst;
 }
 

@@ -56,4 +56,47 @@ int imp_iso20022_read(const char *path, imp_scale_fn scale, void *scale_ctx,
 int imp_iso20022_sniff(const char *path, char *type, size_t type_cap,
                        lg_error *err);
 
+
+/* --- CSV files, read through profiles (importers/profiles/NAME.ini) ------ */
+
+/* How one channel's CSV export is laid out and what its columns mean;
+ * opaque.  Every key is documented in importers/profiles/README.md. */
+typedef struct imp_profile imp_profile;
+
+/*
+ * Loads a profile: `name_or_path` is a profile name, read from
+ * PROFILES_DIR/NAME.ini (profiles_dir NULL: "importers/profiles"), or,
+ * when it holds a '/' or ends in ".ini", the path of a profile file
+ * (--profile-file).  An unknown key, a bad value or a missing required key
+ * is LG_EUSAGE naming the file and line.  On success *out is the caller's,
+ * to be given back with imp_profile_free.
+ */
+int imp_profile_load(const char *name_or_path, const char *profiles_dir,
+                     imp_profile **out, lg_error *err);
+void imp_profile_free(imp_profile *p);
+/* The channel ("bank", "card", "alipay", ...) and name; borrowed. */
+const char *imp_profile_channel(const imp_profile *p);
+const char *imp_profile_name(const imp_profile *p);
+/* Sets one key after loading, as "SECTION.KEY" ("amount.own_address"),
+ * with the same checks as in the file (a --set option). */
+int imp_profile_set(imp_profile *p, const char *key, const char *value,
+                    lg_error *err);
+
+/*
+ * Reads a CSV file through `profile`, streaming: the file is decoded to
+ * UTF-8 and parsed chunk by chunk, so memory is bounded by the longest row,
+ * never by the file.  Calls sink->statement_begin once (message_type
+ * "csv:NAME", statement_id the file's base name, account_id NULL, asset
+ * the profile's fixed asset or NULL, seq_nb -1, no balances), sink->line
+ * once per data row (entry_index the row number from 0, child_index -1,
+ * line_no the physical line the row starts on, raw_json the row's
+ * header-to-cell pairs), then statement_end with the rows' sum and count.
+ * The first bad row stops the read: LG_EDATA naming file, line, column and
+ * reason (the caller's sink then stages nothing).  A sink's non-zero return
+ * stops the read and is returned.
+ */
+int imp_csv_read(const char *path, const imp_profile *profile,
+                 imp_scale_fn scale, void *scale_ctx, const imp_sink *sink,
+                 lg_error *err);
+
 #endif
