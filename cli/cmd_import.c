@@ -205,10 +205,11 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 		return cli_fail(&err);
 	if (!o->dry_run)
 		warn_breaks(lg, path, c.res.breaks);
-	printf("%s: %s%ld statement(s), %ld line(s) staged, %ld duplicate(s) skipped, "
+	printf("%s: %s%ld statement(s), %ld line(s) %s, %ld duplicate(s) skipped, "
 	       "%ld payment status(es), %ld break(s)\n", path,
 	       o->dry_run ? "dry run, valid: " : "", c.res.statements, c.res.lines,
-	       c.res.duplicates, c.res.statuses, c.res.breaks);
+	       o->dry_run ? "would be staged" : "staged", c.res.duplicates,
+	       c.res.statuses, c.res.breaks);
 	return 0;
 }
 
