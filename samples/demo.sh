@@ -26,7 +26,15 @@ mkdir -p "$out"
 "$cb" post "$here/world/day-2026-11-24.jsonl"
 "$cb" expire
 "$cb" account alias add 6222020200001234567 assets:bank:icbc:cny
+"$cb" asset add DAI --scale 18
 "$cb" import --profile iso20022 "$here"/inbox/2026-11-25/*.xml
+"$cb" import --profile alipay-merchant --account assets:clearing:alipay \
+	"$here"/inbox/2026-11-25/2088012345678901_20261124_*.csv
+"$cb" import --profile wechat-merchant --account assets:clearing:wechat \
+	"$here"/inbox/2026-11-25/wechatpay-merchant-*.csv
+"$cb" import --profile chain-transfers --account assets:chain:usdt-hot \
+	--set amount.own_address=0x7e2f3a9c61d84b0e5f1a2c3d4e5f60718293a4b5 \
+	"$here"/inbox/2026-11-25/chain-transfers-0x7e2f-*.csv
 "$cb" balance --format csv > "$out/balances.csv"
 "$cb" journal --format json > "$out/journal.json"
 echo
@@ -36,7 +44,7 @@ echo
 echo "== customer wallets: $(grep -c ':wallets:c' "$out/balances.csv") rows in $out/balances.csv =="
 "$cb" balance liabilities:wallets | head -n 6
 echo
-echo "== staged statement lines (bank files of 2026-11-25) =="
+echo "== staged statement lines (channel files of 2026-11-25) =="
 "$cb" statement list
 echo
 echo "== staging breaks =="
