@@ -2,7 +2,8 @@
 #
 #   make            build bin/clearbook
 #   make test       install missing packages, then every test: normal build
-#                   and an AddressSanitizer+UBSan build
+#                   and an AddressSanitizer+UBSan build; under CI=true also a
+#                   short run of every fuzzer (tests/fuzz/run-short.sh)
 #   make demo       install missing packages, build, run samples/demo.sh out/demo
 #   make bench      benchmarks, each printed beside a baseline from the same run
 #   make install PREFIX=/usr/local
@@ -58,10 +59,14 @@ FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LEDGER_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(LEDGER_SRC) -o $@ $(LIBS)
-fuzz: build/fuzz/fuzz_json build/fuzz/fuzz_amount
-	@mkdir -p build/fuzz/corpus-json build/fuzz/corpus-amount
+build/fuzz/fuzz_camt: tests/fuzz/fuzz_camt.c $(IMPORTERS_SRC) $(LEDGER_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(IMPORTERS_SRC) $(LEDGER_SRC) -o $@ $(LIBS)
+fuzz: build/fuzz/fuzz_json build/fuzz/fuzz_amount build/fuzz/fuzz_camt
+	@mkdir -p build/fuzz/corpus-json build/fuzz/corpus-amount build/fuzz/corpus-camt
 	build/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-json tests/fuzz/corpus-json
 	build/fuzz/fuzz_amount -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-amount tests/fuzz/corpus-amount
+	build/fuzz/fuzz_camt -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-camt tests/fuzz/corpus-camt
 
 .PHONY: all release asan test unit e2e demo bench install clean deps fuzz
 all: bin/clearbook
@@ -77,6 +82,7 @@ test: deps
 	$(MAKE) release asan bin/clearbook build/clang/clearbook
 	tests/run.sh build/release
 	tests/run.sh build/asan
+	MAKE="$(MAKE)" tests/fuzz/run-short.sh
 
 demo: deps
 	$(MAKE) bin/clearbook
@@ -85,6 +91,7 @@ demo: deps
 bench: deps
 	$(MAKE) bin/clearbook build/release/bench_raw build/release/bench_floor
 	bench/run.sh
+	bench/import.sh
 
 build/release/bench_raw: bench/raw_inserts.c
 	@mkdir -p $(dir $@)

@@ -1932,8 +1932,13 @@ static int on_leaf(struct iso_rd *rd, int level, long line)
 		                "GrpHdr/MsgId");
 	if (rd->fam->kind == ISO_PAIN002)
 		return pain_leaf(rd, level, line);
-	if (rd->nt.level >= 0 && level > rd->nt.level)
+	if (rd->nt.level >= 0 && level > rd->nt.level) {
+		/* An empty <TxDtls/> closes as a leaf of its own: it opened a
+		 * transaction and carries no field (found by fuzz_camt). */
+		if (rd->nt.tx_open >= 0 && level == rd->nt.tx_level)
+			return 0;
 		return ntry_leaf(rd, path_below(rd, rd->nt.level), line);
+	}
 	if (st->bal_level >= 0 && level > st->bal_level)
 		return bal_leaf(rd, path_below(rd, st->bal_level), line);
 	if (st->level >= 0 && level > st->level)

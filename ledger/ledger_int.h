@@ -62,6 +62,7 @@ struct lg_template {
 enum lg_stmt {
 	ST_ACCT_BY_CODE, ST_BAL_GET, ST_BAL_PUT, ST_TX_INSERT, ST_TX_BY_ID,
 	ST_POSTING_INSERT, ST_POSTING_INSERT2, ST_POSTINGS_OF, ST_ACCT_INSERT, ST_HEAD,
+	ST_STAGE_LINE,
 	ST_COUNT
 };
 
@@ -212,6 +213,7 @@ int lg_recompute(ledger *lg, const char *at, struct lg_sums **out,
                  long long *n_out, lg_error *err);
 
 /* staging.c */
+#define LG_STAGE_OCCURRENCES_MAX 10000 /* rows sharing one key in one file */
 /* Creates the staging tables where missing (idempotent). */
 int lg_staging_schema(ledger *lg, lg_error *err);
 

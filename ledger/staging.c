@@ -361,11 +361,34 @@ static void bind_line_fields(sqlite3_stmt *st, const ledger_stmt_line *ln)
 	bind_opt(st, 29, ln->raw_json ? ln->raw_json : "{}");
 }
 
+/* Which file staged the line with this key (in this file's channel and
+ * account), 0 if none. */
+static int key_owner(ledger *lg, const char *key, long long *file_id, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*file_id = 0;
+	if (sqlite3_prepare_v2(lg->db, "SELECT file_id FROM statement_lines WHERE"
+	                       " channel = ?1 AND account = ?2 AND dedupe_key = ?3", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading staged lines");
+	sqlite3_bind_text(st, 1, lg->stage.channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, lg->stage.account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*file_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? LG_OK
+	                                             : lg_sql_error(lg, err, "reading staged lines");
+}
+
 int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
                       const ledger_stmt_line *ln, ledger_stage_result *res,
                       lg_error *err)
 {
-	char key[2 * LG_STMT_FIELD_MAX + 160];
+	char base[2 * LG_STMT_FIELD_MAX + 160], key[2 * LG_STMT_FIELD_MAX + 200];
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -377,23 +400,14 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 		res->duplicates++;
 		return LG_OK; /* its batch entry is already staged, children too */
 	}
-	dedupe_key(lg, ln, key, sizeof key);
-	if (sqlite3_prepare_v2(lg->db, "INSERT INTO statement_lines(file_id,"
-	                       " statement_no, channel, account, dedupe_key, entry_ref,"
-	                       " parent_id, is_batch, children, booking_date, value_date,"
-	                       " amount, asset, counterparty_name, counterparty_account,"
-	                       " end_to_end_id, instruction_id, provider_ref, uetr,"
-	                       " remittance, tx_code, status, batch_id, return_reason,"
-	                       " reversal, charges, entry_index, child_index, line_no, raw,"
-	                       " batch_difference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?30,?9,"
-	                       "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
-	                       "?25,?26,?27,?28,?29,?31)", -1, &st, NULL) != SQLITE_OK)
+	dedupe_key(lg, ln, base, sizeof base);
+	st = lg_stmt(lg, ST_STAGE_LINE);
+	if (!st)
 		return lg_sql_error(lg, err, "staging a line");
 	sqlite3_bind_int64(st, 1, lg->stage.file_id);
 	sqlite3_bind_int64(st, 2, lg->stage.statement_no);
 	sqlite3_bind_text(st, 3, lg->stage.channel, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, lg->stage.account, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
 	bind_opt(st, 6, ln->entry_ref);
 	if (ln->child_index >= 0 && lg->stage.parent_row > 0)
 		sqlite3_bind_int64(st, 7, lg->stage.parent_row);
@@ -402,8 +416,28 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 	if (ln->is_batch)
 		bind_amount(st, 31, ln->batch_difference_minor);
 	bind_line_fields(st, ln);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	/* The same key twice in one file is two rows (exports repeat scrubbed
+	 * or batch-level references): the n-th occurrence is keyed "KEY#n", so
+	 * that the same rows in an overlapping export still meet their twins. */
+	for (int occ = 1;; occ++) {
+		long long owner = 0;
+		if (occ == 1)
+			snprintf(key, sizeof key, "%s", base);
+		else
+			snprintf(key, sizeof key, "%.2200s#%d", base, occ);
+		sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_CONSTRAINT || occ >= LG_STAGE_OCCURRENCES_MAX)
+			break;
+		rc = key_owner(lg, key, &owner, err);
+		if (rc)
+			return rc;
+		if (owner != lg->stage.file_id) {
+			rc = SQLITE_CONSTRAINT; /* staged from another file: a duplicate */
+			break;
+		}
+	}
 	if (ln->child_index < 0) {
 		lg->stage.parent_duplicate = rc == SQLITE_CONSTRAINT;
 		lg->stage.parent_row = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(lg->db) : 0;
