@@ -13,6 +13,12 @@ export ROOT="$root"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 unset CLEARBOOK_DB CLEARBOOK_NOW
+# The shared corpus of real bank files sits beside the checkout
+# (../shared/corpus); a clone made elsewhere finds it at its usual place.
+if [ -z "${CLEARBOOK_CORPUS:-}" ] && [ ! -d "$root/../shared/corpus" ] &&
+	[ -d /work/shared/corpus ]; then
+	export CLEARBOOK_CORPUS=/work/shared/corpus
+fi
 pass=0
 fail=0
 failed=""

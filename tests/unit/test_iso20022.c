@@ -1446,12 +1446,15 @@ static void missing_file_is_enoinput(void **state)
 static void sink_error_stops_the_read_and_is_returned(void **state)
 {
 	char path[PATH_CAP];
-	struct rec *r = calloc(1, sizeof *r);
-	imp_sink sink = { r, rec_begin, rec_line, rec_end, rec_status };
+	struct rec *r;
+	imp_sink sink;
 	lg_error err;
 
 	(void)state;
-	CORPUS(path, F_PF053);
+	CORPUS(path, F_PF053); /* may skip: allocate nothing before it */
+	r = calloc(1, sizeof *r);
+	assert_non_null(r);
+	sink = (imp_sink){ r, rec_begin, rec_line, rec_end, rec_status };
 	r->fail_at_call = 3; /* begin, line 0, then line 1 refuses */
 	lg_error_init(&err);
 	assert_int_equal(imp_iso20022_read(path, test_scale, NULL, &sink, &err),
