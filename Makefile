@@ -62,11 +62,15 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LEDGER_SRC) $(HEADERS)
 build/fuzz/fuzz_camt: tests/fuzz/fuzz_camt.c $(IMPORTERS_SRC) $(LEDGER_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(IMPORTERS_SRC) $(LEDGER_SRC) -o $@ $(LIBS)
-fuzz: build/fuzz/fuzz_json build/fuzz/fuzz_amount build/fuzz/fuzz_camt
-	@mkdir -p build/fuzz/corpus-json build/fuzz/corpus-amount build/fuzz/corpus-camt
+build/fuzz/fuzz_csv: tests/fuzz/fuzz_csv.c $(IMPORTERS_SRC) $(LEDGER_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(IMPORTERS_SRC) $(LEDGER_SRC) -o $@ $(LIBS)
+fuzz: build/fuzz/fuzz_json build/fuzz/fuzz_amount build/fuzz/fuzz_camt build/fuzz/fuzz_csv
+	@mkdir -p build/fuzz/corpus-json build/fuzz/corpus-amount build/fuzz/corpus-camt build/fuzz/corpus-csv
 	build/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-json tests/fuzz/corpus-json
 	build/fuzz/fuzz_amount -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-amount tests/fuzz/corpus-amount
 	build/fuzz/fuzz_camt -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-camt tests/fuzz/corpus-camt
+	build/fuzz/fuzz_csv -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-csv tests/fuzz/corpus-csv
 
 .PHONY: all release asan test unit e2e demo bench install clean deps fuzz
 all: bin/clearbook
