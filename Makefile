@@ -96,6 +96,7 @@ bench: deps
 	$(MAKE) bin/clearbook build/release/bench_raw build/release/bench_floor
 	bench/run.sh
 	bench/import.sh
+	bench/import_csv.sh
 
 build/release/bench_raw: bench/raw_inserts.c
 	@mkdir -p $(dir $@)
