@@ -1162,30 +1162,30 @@ static void post_refuses_meta_nested_too_deep_or_too_big(void **state)
 
 	assert_non_null(line);
 	/* 40 levels of arrays inside meta. */
-	n = (size_t)sprintf(line, "{\"id\":\"d\",\"date\":\"2026-11-25\",\"meta\":{\"x\":");
+	n = (size_t)snprintf(line, (LG_LINE_MAX + 64), "{\"id\":\"d\",\"date\":\"2026-11-25\",\"meta\":{\"x\":");
 	for (int i = 0; i < 40; i++)
 		line[n++] = '[';
 	for (int i = 0; i < 40; i++)
 		line[n++] = ']';
-	n += (size_t)sprintf(line + n, "}," GOOD_POSTINGS "}\n");
+	n += (size_t)snprintf(line + n, (LG_LINE_MAX + 64) - n, "}," GOOD_POSTINGS "}\n");
 	post_refused(fx->lg, line);
 	/* 5000 values: more than the reader's node pool. */
-	n = (size_t)sprintf(line, "{\"id\":\"v\",\"date\":\"2026-11-25\",\"meta\":{\"x\":[");
+	n = (size_t)snprintf(line, (LG_LINE_MAX + 64), "{\"id\":\"v\",\"date\":\"2026-11-25\",\"meta\":{\"x\":[");
 	for (int i = 0; i < 5000; i++)
-		n += (size_t)sprintf(line + n, i ? ",0" : "0");
-	n += (size_t)sprintf(line + n, "]}," GOOD_POSTINGS "}\n");
+		n += (size_t)snprintf(line + n, (LG_LINE_MAX + 64) - n, i ? ",0" : "0");
+	n += (size_t)snprintf(line + n, (LG_LINE_MAX + 64) - n, "]}," GOOD_POSTINGS "}\n");
 	post_refused(fx->lg, line);
 	/* Canonical meta over 8000 bytes. */
-	n = (size_t)sprintf(line, "{\"id\":\"big\",\"date\":\"2026-11-25\",\"meta\":{\"x\":\"");
+	n = (size_t)snprintf(line, (LG_LINE_MAX + 64), "{\"id\":\"big\",\"date\":\"2026-11-25\",\"meta\":{\"x\":\"");
 	memset(line + n, 'a', 8100);
 	n += 8100;
-	n += (size_t)sprintf(line + n, "\"}," GOOD_POSTINGS "}\n");
+	n += (size_t)snprintf(line + n, (LG_LINE_MAX + 64) - n, "\"}," GOOD_POSTINGS "}\n");
 	post_refused(fx->lg, line);
 	/* A line over 64 KiB. */
-	n = (size_t)sprintf(line, "{\"id\":\"long\",\"date\":\"2026-11-25\",\"memo\":\"");
+	n = (size_t)snprintf(line, (LG_LINE_MAX + 64), "{\"id\":\"long\",\"date\":\"2026-11-25\",\"memo\":\"");
 	memset(line + n, 'a', LG_LINE_MAX);
 	n += LG_LINE_MAX;
-	n += (size_t)sprintf(line + n, "\"}\n");
+	n += (size_t)snprintf(line + n, (LG_LINE_MAX + 64) - n, "\"}\n");
 	post_refused(fx->lg, line);
 	free(line);
 	assert_int_equal(tx_count(fx->lg), 0);
@@ -1199,16 +1199,16 @@ static void post_accepts_meta_of_exactly_8000_bytes(void **state)
 
 	assert_non_null(line);
 	/* {"x":"aaa..."} is 8 bytes of punctuation and key plus the a's. */
-	n = (size_t)sprintf(line, "{\"id\":\"max\",\"date\":\"2026-11-25\",\"meta\":{\"x\":\"");
+	n = (size_t)snprintf(line, (LG_LINE_MAX), "{\"id\":\"max\",\"date\":\"2026-11-25\",\"meta\":{\"x\":\"");
 	memset(line + n, 'a', LG_META_MAX - 8);
 	n += LG_META_MAX - 8;
-	n += (size_t)sprintf(line + n, "\"}," GOOD_POSTINGS "}\n");
+	n += (size_t)snprintf(line + n, (LG_LINE_MAX) - n, "\"}," GOOD_POSTINGS "}\n");
 	post_ok(fx->lg, line, 1);
 	/* One more byte is too many. */
-	n = (size_t)sprintf(line, "{\"id\":\"max1\",\"date\":\"2026-11-25\",\"meta\":{\"x\":\"");
+	n = (size_t)snprintf(line, (LG_LINE_MAX), "{\"id\":\"max1\",\"date\":\"2026-11-25\",\"meta\":{\"x\":\"");
 	memset(line + n, 'a', LG_META_MAX - 7);
 	n += LG_META_MAX - 7;
-	n += (size_t)sprintf(line + n, "\"}," GOOD_POSTINGS "}\n");
+	n += (size_t)snprintf(line + n, (LG_LINE_MAX) - n, "\"}," GOOD_POSTINGS "}\n");
 	post_refused(fx->lg, line);
 	free(line);
 	verify_ok(fx->lg, 1);
@@ -1350,10 +1350,10 @@ static void post_refuses_meta_of_300_members_naming_the_member_limit(void **stat
 	char line[8192];
 	size_t n;
 
-	n = (size_t)sprintf(line, "{\"id\":\"m\",\"date\":\"2026-11-25\",\"meta\":{");
+	n = (size_t)snprintf(line, sizeof line, "{\"id\":\"m\",\"date\":\"2026-11-25\",\"meta\":{");
 	for (int i = 0; i < 300; i++)
-		n += (size_t)sprintf(line + n, "%s\"k%03d\":1", i ? "," : "", i);
-	sprintf(line + n, "}," GOOD_POSTINGS "}\n");
+		n += (size_t)snprintf(line + n, sizeof line - n, "%s\"k%03d\":1", i ? "," : "", i);
+	snprintf(line + n, sizeof line - n, "}," GOOD_POSTINGS "}\n");
 	assert_lg_fails(post_rj(fx->lg, line, &st, &rj, &err), LG_EDATA, err);
 	assert_int_equal(rj.n, 1);
 	if (strstr(rj.msg[0], "fractional") || !strstr(rj.msg[0], "members"))
@@ -2113,7 +2113,7 @@ static void post_accepts_64_postings_and_refuses_65(void **state)
 	assert_lg_ok(ledger_template_add(fx->lg, "assets:t:*", "asset", "CNY", 0, &err), err);
 	assert_lg_ok(ledger_template_add(fx->lg, "equity:t:*", "equity", "CNY", 0, &err), err);
 	for (int total = 64; total <= 65; total++) {
-		n = (size_t)sprintf(line, "{\"id\":\"many%d\",\"date\":\"2026-11-25\",\"postings\":[",
+		n = (size_t)snprintf(line, (16384), "{\"id\":\"many%d\",\"date\":\"2026-11-25\",\"postings\":[",
 		                    total);
 		for (int i = 0; i < total; i++) {
 			/* 65 postings: the last one is a zero-sum pair split in three */
@@ -2122,10 +2122,10 @@ static void post_accepts_64_postings_and_refuses_65(void **state)
 				amt = "0.01";
 			if (total == 65 && i == 63)
 				amt = "-0.02";
-			n += (size_t)sprintf(line + n, "%s{\"account\":\"%s:t:a%02d\",\"amount\":\"%s\"}",
+			n += (size_t)snprintf(line + n, (16384) - n, "%s{\"account\":\"%s:t:a%02d\",\"amount\":\"%s\"}",
 			                     i ? "," : "", i % 2 ? "equity" : "assets", i, amt);
 		}
-		sprintf(line + n, "]}\n");
+		snprintf(line + n, (16384) - n, "]}\n");
 		if (total == 64)
 			post_ok(fx->lg, line, 1);
 		else
