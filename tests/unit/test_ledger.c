@@ -2395,13 +2395,24 @@ static int prop_bal_cb(void *ctx, const ledger_balance_row *r)
 	return 0;
 }
 
+#define TEXT_CAP (256 * 1024)
+
+/* Appends src to the NUL-terminated dst of cap bytes; fails the test
+ * rather than truncate. */
+static void append(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(dst), m = strlen(src);
+	assert_true(n + m < cap);
+	memcpy(dst + n, src, m + 1);
+}
+
 static void random_balanced_batches_keep_balances_equal_to_posted_sums(void **state)
 {
 	struct fx *fx = *state;
 	amount_minor_t expected[N_PROP] = { 0 };
 	long long n_tx = 0;
 	int refused_batches = 0, replays = 0;
-	char *text = malloc(256 * 1024);
+	char *text = malloc(TEXT_CAP);
 	char *line = malloc(8 * 1024);
 	char last_line[8 * 1024] = "";
 
@@ -2426,7 +2437,7 @@ static void random_balanced_batches_keep_balances_equal_to_posted_sums(void **st
 			int first = 1;
 			if ((int)l == replay_at) {
 				/* Same id, same content as an earlier line: a no-op. */
-				strcat(text, last_line);
+				append(text, TEXT_CAP, last_line);
 				continue;
 			}
 			snprintf(line, 8 * 1024,
@@ -2444,8 +2455,8 @@ static void random_balanced_batches_keep_balances_equal_to_posted_sums(void **st
 				add_group(line, 8 * 1024, "CNY", &first, delta, (int)l == bad_at);
 				break;
 			}
-			strcat(line, "]}\n");
-			strcat(text, line);
+			append(line, 8 * 1024, "]}\n");
+			append(text, TEXT_CAP, line);
 			fresh++;
 		}
 		rc = post_rj(fx->lg, text, &st, &rj, &err);
