@@ -48,6 +48,14 @@ static int scale_of(void *p, const char *asset, int *scale)
 	return ledger_asset_scale(p, asset, scale, NULL);
 }
 
+/* Each refused CSV row on stderr as it is found, so that one run names
+ * every bad row; the message already starts with FILE:LINE. */
+static void print_reject(void *ctx, const lg_error *err)
+{
+	(void)ctx;
+	fprintf(stderr, "clearbook: %s\n", err->msg);
+}
+
 /* Breaks are recorded, not refused: say so on stderr as warnings, so that
  * whoever runs the import sees them at once.  The file's breaks are the
  * last ones recorded. */
@@ -168,6 +176,7 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 	ledger_stage_file f;
 	char sha[LG_HASH_HEX];
 	lg_error err;
+	long refused = 0;
 	int rc;
 
 	memset(&c, 0, sizeof c);
@@ -190,12 +199,15 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 		       path, sha);
 		return 0;
 	}
-	rc = o->csv ? imp_csv_read(path, o->csv, scale_of, lg, &sink, &err)
+	rc = o->csv ? imp_csv_read_all(path, o->csv, scale_of, lg, &sink,
+	                               print_reject, NULL, &refused, &err)
 	            : imp_iso20022_read(path, scale_of, lg, &sink, &err);
 	if (rc) {
 		ledger_stage_end(lg, 0, NULL);
 		fprintf(stderr, "clearbook: %s\n", err.msg);
-		fprintf(stderr, "clearbook: %s: nothing was staged\n", path);
+		/* With rows refused, the reader's final message says it already. */
+		if (refused == 0)
+			fprintf(stderr, "clearbook: %s: nothing was staged\n", path);
 		return rc;
 	}
 	if (o->dry_run)
@@ -251,9 +263,14 @@ int cmd_import(const cli_ctx *cx, int argc, char **argv)
 	                          { "--strict", NULL, &o.strict },
 	                          { "--dry-run", NULL, &o.dry_run }, { NULL, NULL, NULL } };
 	/* --set may repeat: collect each occurrence before the generic parse. */
-	for (int i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--set") == 0 && o.sets < IMPORT_SETS_MAX)
-			o.set[o.sets++] = argv[i + 1];
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (o.sets >= IMPORT_SETS_MAX)
+			break;
+		if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
+			o.set[o.sets++] = argv[++i];
+		else if (strncmp(argv[i], "--set=", 6) == 0)
+			o.set[o.sets++] = argv[i] + 6;
+	}
 	rc = cli_parse(argc, argv, opts, pos, 1, CLI_POSITIONAL_MAX, &n, usage);
 	if (rc)
 		return rc == CLI_HELP ? 0 : rc;

@@ -16,9 +16,14 @@
  * bounded by the longest line and row (CSV_LINE_MAX, CSV_ROW_MAX), never by
  * the file.
  *
- * Errors: the first bad row stops the read with LG_EDATA naming the file,
- * the line, the column (number and header name) and the reason.  Nothing
- * is half-read: the caller's sink stages the file whole or not at all.
+ * Errors: a bad data row is refused with LG_EDATA naming the file, the
+ * line, the column (number and header name) and the reason.  imp_csv_read
+ * stops at the first; imp_csv_read_all reports each one through the
+ * caller's hook and reads on, so that whoever fixes the export sees every
+ * problem in one run, then fails the file.  Errors that leave nothing
+ * sensible to read on from (encoding, CSV structure, the header, I/O, the
+ * limits) stop at once either way.  Nothing is half-read: the caller's
+ * sink stages the file whole or not at all.
  * Amounts never pass through a floating type: the cell's text goes to
  * amount_parse at the asset's scale, and extra precision is refused.
  */
@@ -41,6 +46,7 @@
 #define CSV_DATE_MAX 11                  /* "YYYY-MM-DD" and NUL */
 #define CSV_JSON_RESERVE 32              /* kept free for the closing marker */
 #define CSV_KEY_MAX 16                   /* "#N" keys for unnamed columns */
+#define CSV_REFUSED_MAX 1000L            /* bad rows reported before giving up */
 
 enum csv_phase { CSV_PREAMBLE, CSV_DATA, CSV_FOOTER };
 
@@ -62,6 +68,17 @@ struct csv_rd {
 	const imp_sink *sink;
 	lg_error *err;
 	int rc;                     /* first error raised inside a callback */
+
+	/* Refused rows.  While a row is being checked (in_row), csv_fail
+	 * writes to row_err and leaves rc alone: take_row decides whether the
+	 * read goes on. */
+	int all;                    /* report every bad row, not just the first */
+	imp_reject_fn reject;
+	void *reject_ctx;
+	int in_row;
+	lg_error row_err;
+	long refused;
+	int capped;                 /* stopped at CSV_REFUSED_MAX */
 
 	struct csv_parser cp;
 	enum csv_phase phase;
@@ -98,16 +115,18 @@ struct csv_rd {
 __attribute__((format(printf, 3, 4)))
 static int csv_fail(struct csv_rd *rd, long line, const char *fmt, ...)
 {
+	lg_error *e = rd->in_row ? &rd->row_err : rd->err;
 	char msg[LG_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	lg_error_set(rd->err, LG_EDATA, "%s:%ld: %s", rd->path, line, msg);
-	if (rd->err)
-		rd->err->line = line;
-	if (rd->rc == 0)
+	lg_error_set(e, LG_EDATA, "%s:%ld: %s", rd->path, line, msg);
+	if (e)
+		e->line = line;
+	/* A bad row is take_row's to judge; anything else ends the read. */
+	if (!rd->in_row && rd->rc == 0)
 		rd->rc = LG_EDATA;
 	return LG_EDATA;
 }
@@ -738,8 +757,9 @@ static int row_shape(struct csv_rd *rd, int *skip)
 	}
 	*skip = blank;
 	if (!blank && rd->cur.n < rd->hdr.n)
-		return csv_fail(rd, rd->rec_line, "row has %d fields, the header %d",
-		                rd->cur.n, rd->hdr.n);
+		return csv_fail(rd, rd->rec_line, "row has %d fields, the header %d "
+		                "(column %d '%s' is missing)", rd->cur.n, rd->hdr.n,
+		                rd->cur.n + 1, rd->hdr.buf + rd->hdr.off[rd->cur.n]);
 	return 0;
 }
 
@@ -753,52 +773,100 @@ static void track_dates(struct csv_rd *rd, const char *d)
 		snprintf(rd->to_date, sizeof rd->to_date, "%s", d);
 }
 
+/* Checks one data row and fills *ln but for its place in the file.  A bad
+ * row is LG_EDATA with the reason in rd->row_err (the caller sets in_row);
+ * an all-blank row is *skip = 1. */
+static int row_build(struct csv_rd *rd, imp_line *ln, int *skip)
+{
+	int scale = -1, rc;
+
+	if (rd->cur.too_many)
+		return csv_fail(rd, rd->rec_line, "column %d: row has more than %d "
+		                "fields or %zu bytes", rd->cur.n + 1, CSV_FIELDS_MAX,
+		                CSV_ROW_MAX);
+	rc = row_shape(rd, skip);
+	if (rc != 0 || *skip)
+		return rc;
+	memset(ln, 0, sizeof *ln);
+	rc = row_asset(rd, &scale);
+	if (rc == 0)
+		rc = row_amount(rd, scale, &ln->amount_minor);
+	if (rc == 0)
+		rc = date_field(rd, IMP_COL_BOOKING_DATE, rd->bdate, &ln->booking_date);
+	if (rc == 0)
+		rc = date_field(rd, IMP_COL_VALUE_DATE, rd->vdate, &ln->value_date);
+	if (rc != 0)
+		return rc;
+	ln->asset = rd->asset;
+	ln->entry_ref = text_field(rd, IMP_COL_ENTRY_REF);
+	ln->counterparty_name = text_field(rd, IMP_COL_COUNTERPARTY_NAME);
+	ln->counterparty_account = text_field(rd, IMP_COL_COUNTERPARTY_ACCOUNT);
+	if (!ln->counterparty_account && rd->pf->mode == IMP_AMOUNT_FROM_TO)
+		ln->counterparty_account = text_field(rd, ln->amount_minor < 0 ?
+		                                      IMP_COL_TO : IMP_COL_FROM);
+	ln->end_to_end_id = text_field(rd, IMP_COL_END_TO_END_ID);
+	ln->instruction_id = text_field(rd, IMP_COL_INSTRUCTION_ID);
+	ln->provider_ref = text_field(rd, IMP_COL_PROVIDER_REF);
+	ln->uetr = text_field(rd, IMP_COL_UETR);
+	ln->remittance = text_field(rd, IMP_COL_REMITTANCE);
+	ln->tx_code = text_field(rd, IMP_COL_TX_CODE);
+	ln->status = text_field(rd, IMP_COL_STATUS);
+	ln->batch_id = text_field(rd, IMP_COL_BATCH_ID);
+	ln->return_reason = text_field(rd, IMP_COL_RETURN_REASON);
+	return 0;
+}
+
+/* A row failed its checks (the reason is in rd->row_err).  Reading on
+ * after it is worth it only when every bad row is wanted, and only up to
+ * CSV_REFUSED_MAX of them: an export that is wrong throughout says so in
+ * its first thousand rows, and reading millions more would only cost time. */
+static int row_refused(struct csv_rd *rd)
+{
+	IMP_ASSERT(rd->row_err.code == LG_EDATA);
+	rd->refused++;
+	if (!rd->all) {
+		if (rd->err)
+			*rd->err = rd->row_err;
+		rd->rc = LG_EDATA;
+		return LG_EDATA;
+	}
+	if (rd->reject)
+		rd->reject(rd->reject_ctx, &rd->row_err);
+	if (rd->refused >= CSV_REFUSED_MAX) {
+		rd->capped = 1;
+		rd->rc = LG_EDATA;
+		return LG_EDATA;
+	}
+	return 0;
+}
+
 static int take_row(struct csv_rd *rd)
 {
 	imp_line ln;
-	int scale = -1, skip = 0, rc;
+	int skip = 0, rc;
 
-	rc = row_shape(rd, &skip);
-	if (rc != 0 || skip)
-		return rc;
+	lg_error_init(&rd->row_err);
+	rd->in_row = 1;
+	rc = row_build(rd, &ln, &skip);
+	rd->in_row = 0;
+	if (rc != 0)
+		return row_refused(rd);
+	if (skip)
+		return 0;
 	if (rd->rows >= CSV_ROWS_MAX)
 		return csv_fail(rd, rd->rec_line, "more than %ld rows", CSV_ROWS_MAX);
-	memset(&ln, 0, sizeof ln);
-	rc = row_asset(rd, &scale);
-	if (rc == 0)
-		rc = row_amount(rd, scale, &ln.amount_minor);
-	if (rc == 0)
-		rc = date_field(rd, IMP_COL_BOOKING_DATE, rd->bdate, &ln.booking_date);
-	if (rc == 0)
-		rc = date_field(rd, IMP_COL_VALUE_DATE, rd->vdate, &ln.value_date);
-	if (rc != 0)
-		return rc;
 	if (amount_add(rd->sum, ln.amount_minor, &rd->sum) != 0)
 		return csv_fail(rd, rd->rec_line, "sum of the rows overflows");
 	ln.entry_index = rd->rows;
 	ln.child_index = -1;
-	ln.asset = rd->asset;
-	ln.entry_ref = text_field(rd, IMP_COL_ENTRY_REF);
-	ln.counterparty_name = text_field(rd, IMP_COL_COUNTERPARTY_NAME);
-	ln.counterparty_account = text_field(rd, IMP_COL_COUNTERPARTY_ACCOUNT);
-	if (!ln.counterparty_account && rd->pf->mode == IMP_AMOUNT_FROM_TO)
-		ln.counterparty_account = text_field(rd, ln.amount_minor < 0 ?
-		                                     IMP_COL_TO : IMP_COL_FROM);
-	ln.end_to_end_id = text_field(rd, IMP_COL_END_TO_END_ID);
-	ln.instruction_id = text_field(rd, IMP_COL_INSTRUCTION_ID);
-	ln.provider_ref = text_field(rd, IMP_COL_PROVIDER_REF);
-	ln.uetr = text_field(rd, IMP_COL_UETR);
-	ln.remittance = text_field(rd, IMP_COL_REMITTANCE);
-	ln.tx_code = text_field(rd, IMP_COL_TX_CODE);
-	ln.status = text_field(rd, IMP_COL_STATUS);
-	ln.batch_id = text_field(rd, IMP_COL_BATCH_ID);
-	ln.return_reason = text_field(rd, IMP_COL_RETURN_REASON);
 	ln.line_no = rd->rec_line;
 	ln.raw_json = row_json(rd);
 	track_dates(rd, ln.booking_date);
 	rd->rows++;
 	IMP_ASSERT(rd->begun && ln.raw_json[0] == '{');
-	if (!rd->sink->line)
+	/* Once a row is refused the file will not be staged: the sink sees no
+	 * more lines, and the rest is only checked. */
+	if (rd->refused > 0 || !rd->sink->line)
 		return 0;
 	return rd->sink->line(rd->sink->ctx, &rd->st, &ln, rd->err);
 }
@@ -811,9 +879,9 @@ static void on_field(void *s, size_t n, void *data)
 
 	if (rd->rc != 0 || rd->cur.too_many)
 		return;
-	if (cells_add(&rd->cur, s ? s : "", s ? n : 0) != 0)
-		csv_fail(rd, rd->rec_line, "row has more than %d fields or %zu bytes",
-		         CSV_FIELDS_MAX, CSV_ROW_MAX);
+	/* Too many cells is this row's fault, not the file's: cells_add marks
+	 * the row and take_row refuses it.  A header is checked in on_record. */
+	(void)cells_add(&rd->cur, s ? s : "", s ? n : 0);
 }
 
 static void on_record(int term, void *data)
@@ -823,6 +891,9 @@ static void on_record(int term, void *data)
 
 	(void)term;
 	rd->row_ended = 1;
+	if (rd->rc == 0 && !rd->have_header && rd->cur.too_many)
+		csv_fail(rd, rd->rec_line, "header has more than %d columns or %zu "
+		         "bytes", CSV_FIELDS_MAX, CSV_ROW_MAX);
 	if (rd->rc == 0) {
 		rc = rd->have_header ? take_row(rd) : take_header(rd);
 		if (rc != 0 && rd->rc == 0)
@@ -1000,6 +1071,37 @@ static int sink_end(struct csv_rd *rd)
 	return rd->sink->statement_end(rd->sink->ctx, &rd->st, rd->err);
 }
 
+/* The final error of a file with refused rows (each one already went
+ * through the reject hook): how many, and that none of it goes in.  An
+ * error that stopped the read (rc, not the cap) keeps its own code and
+ * message, with the count added, so that it is not lost behind it. */
+static int refused_summary(struct csv_rd *rd, int rc)
+{
+	char first[LG_MSG_MAX];
+	const char *rows = rd->refused == 1 ? "row" : "rows";
+
+	IMP_ASSERT(rd->all && rd->refused > 0);
+	if (rc == 0 || rd->capped) {
+		if (rd->capped)
+			lg_error_set(rd->err, LG_EDATA, "%s: %ld %s refused, reading "
+			             "stopped at line %ld (at most %ld are reported); "
+			             "nothing was staged", rd->path, rd->refused, rows,
+			             rd->rec_line, CSV_REFUSED_MAX);
+		else
+			lg_error_set(rd->err, LG_EDATA, "%s: %ld %s refused; nothing "
+			             "was staged", rd->path, rd->refused, rows);
+		if (rd->err)
+			rd->err->line = 0;
+		return LG_EDATA;
+	}
+	if (rd->err) {
+		snprintf(first, sizeof first, "%s", rd->err->msg);
+		lg_error_set(rd->err, rc, "%s (after %ld %s refused); nothing was "
+		             "staged", first, rd->refused, rows);
+	}
+	return rc;
+}
+
 static int csv_walk(struct csv_rd *rd, imp_text *t)
 {
 	char *chunk = malloc(IMP_TEXT_OUT_BYTES);
@@ -1024,7 +1126,9 @@ static int csv_walk(struct csv_rd *rd, imp_text *t)
 		rc = feed_line(rd, lb, lb_len);
 	if (rc == 0)
 		rc = feed_end(rd);
-	if (rc == 0)
+	if (rd->all && rd->refused > 0)
+		rc = refused_summary(rd, rc);
+	else if (rc == 0)
 		rc = sink_end(rd);
 out:
 	free(lb);
@@ -1032,16 +1136,28 @@ out:
 	return rc;
 }
 
-int imp_csv_read(const char *path, const imp_profile *profile,
-                 imp_scale_fn scale, void *scale_ctx, const imp_sink *sink,
-                 lg_error *err)
+/* What one read is asked for: the file, how to read it, where rows go and
+ * whether every bad row is wanted (all) or only the first. */
+struct csv_req {
+	const char *path;
+	const imp_profile *pf;
+	imp_scale_fn scale;
+	void *scale_ctx;
+	const imp_sink *sink;
+	int all;
+	imp_reject_fn reject;
+	void *reject_ctx;
+};
+
+static int csv_read(const struct csv_req *q, long *refused_out, lg_error *err)
 {
 	struct csv_rd *rd = NULL;
 	imp_text *t = NULL;
 	int rc, i;
 
-	IMP_ASSERT(path != NULL && profile != NULL && sink != NULL);
-	rc = imp_text_open(path, profile->encoding, &t, err);
+	IMP_ASSERT(q->path != NULL && q->pf != NULL && q->sink != NULL);
+	*refused_out = 0;
+	rc = imp_text_open(q->path, q->pf->encoding, &t, err);
 	if (rc != 0)
 		goto out;
 	rd = calloc(1, sizeof *rd);
@@ -1050,23 +1166,28 @@ int imp_csv_read(const char *path, const imp_profile *profile,
 		rd->hdr.buf = malloc(CSV_ROW_MAX);
 	}
 	if (!rd || !rd->cur.buf || !rd->hdr.buf ||
-	    csv_init(&rd->cp, (unsigned char)((profile->lenient_quotes ? 0 :
+	    csv_init(&rd->cp, (unsigned char)((q->pf->lenient_quotes ? 0 :
 	             CSV_STRICT | CSV_STRICT_FINI) | CSV_APPEND_NULL)) != 0) {
-		rc = lg_error_set(err, LG_EINTERNAL, "%s: out of memory", path);
+		rc = lg_error_set(err, LG_EINTERNAL, "%s: out of memory", q->path);
 		goto out;
 	}
-	csv_set_delim(&rd->cp, (unsigned char)profile->delimiter);
-	csv_set_quote(&rd->cp, (unsigned char)profile->quote);
-	rd->path = path;
-	rd->base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	rd->pf = profile;
-	rd->scale = scale;
-	rd->scale_ctx = scale_ctx;
-	rd->sink = sink;
+	csv_set_delim(&rd->cp, (unsigned char)q->pf->delimiter);
+	csv_set_quote(&rd->cp, (unsigned char)q->pf->quote);
+	rd->path = q->path;
+	rd->base = strrchr(q->path, '/') ? strrchr(q->path, '/') + 1 : q->path;
+	rd->pf = q->pf;
+	rd->scale = q->scale;
+	rd->scale_ctx = q->scale_ctx;
+	rd->sink = q->sink;
 	rd->err = err;
+	rd->all = q->all;
+	rd->reject = q->reject;
+	rd->reject_ctx = q->reject_ctx;
 	for (i = 0; i < IMP_COL_COUNT; i++)
 		rd->col[i] = -1;
 	rc = csv_walk(rd, t);
+	*refused_out = rd->refused;
+	IMP_ASSERT(rd->refused == 0 || rc != 0);
 	csv_free(&rd->cp);
 out:
 	if (rd) {
@@ -1075,5 +1196,31 @@ out:
 		free(rd);
 	}
 	imp_text_free(t);
+	return rc;
+}
+
+int imp_csv_read(const char *path, const imp_profile *profile,
+                 imp_scale_fn scale, void *scale_ctx, const imp_sink *sink,
+                 lg_error *err)
+{
+	struct csv_req q = { path, profile, scale, scale_ctx, sink, 0, NULL,
+	                     NULL };
+	long refused = 0;
+
+	return csv_read(&q, &refused, err);
+}
+
+int imp_csv_read_all(const char *path, const imp_profile *profile,
+                     imp_scale_fn scale, void *scale_ctx, const imp_sink *sink,
+                     imp_reject_fn reject, void *reject_ctx, long *rejected_out,
+                     lg_error *err)
+{
+	struct csv_req q = { path, profile, scale, scale_ctx, sink, 1, reject,
+	                     reject_ctx };
+	long refused = 0;
+	int rc = csv_read(&q, &refused, err);
+
+	if (rejected_out)
+		*rejected_out = refused;
 	return rc;
 }

@@ -99,4 +99,30 @@ int imp_csv_read(const char *path, const imp_profile *profile,
                  imp_scale_fn scale, void *scale_ctx, const imp_sink *sink,
                  lg_error *err);
 
+/* Hears of one refused CSV row: err->msg names file, line, column and
+ * reason ("t.csv:3: column 2 'Amount': ..."), err->line the line.  err is
+ * borrowed for the call only. */
+typedef void (*imp_reject_fn)(void *ctx, const lg_error *err);
+
+/*
+ * As imp_csv_read, but a bad data row does not stop the read: each one is
+ * handed to `reject` (which may be NULL), is never given to sink->line,
+ * and the read goes on, so that one run names every bad row.  Once a row
+ * has been refused the sink sees no further lines and no statement_end;
+ * at the end the file fails with LG_EDATA and the summary "FILE: N rows
+ * refused; nothing was staged" (the caller must then stage nothing of
+ * the file, as for any error).  After 1000 refused rows the read stops
+ * and the summary says so.  Errors that leave nothing sensible to read on
+ * from stop at once, as in imp_csv_read, with their own code and message
+ * (the count of rows refused before them added): bytes invalid in the
+ * encoding, malformed CSV (a stray or unterminated quote), no header or a
+ * header without a required column, a line or row over its size limit,
+ * I/O errors and a sink's non-zero return.  *rejected_out (may be NULL)
+ * is the number of rows refused, whatever the outcome.
+ */
+int imp_csv_read_all(const char *path, const imp_profile *profile,
+                     imp_scale_fn scale, void *scale_ctx, const imp_sink *sink,
+                     imp_reject_fn reject, void *reject_ctx, long *rejected_out,
+                     lg_error *err);
+
 #endif

@@ -2,7 +2,8 @@
 # import_csv.sh - clearbook import with the CSV profiles: every shipped
 # profile on its sample file, exact amounts, Chinese text intact from GBK,
 # re-import as a no-op, repeated references within one file kept, overlaps
-# across files kept once, a bad row staging nothing, and the corpus CSV
+# across files kept once, a bad row staging nothing, every bad row of a file
+# named in one run, and the corpus CSV
 # files (skipped with a message where ../shared/corpus is absent).
 set -eu
 T=import_csv
@@ -77,6 +78,21 @@ expect_exit 65 import --profile bank-csv --account assets:bank:eur bad.csv
 err_has "bad.csv:3" "bad row names its line"
 staged
 cmp -s before.csv staged.csv || fail "a refused file staged something"
+
+# every bad row is named, not just the first, and the file stages nothing
+{
+	head -2 "$inbox/bank-statement-20261124.csv"
+	echo '2026-11-25,Bad amount,12.345,EUR,BNK-20261125-0010,,'
+	echo '2026-11-25,Good,1.00,EUR,BNK-20261125-0011,,'
+	echo '2026-13-01,Bad date,2.00,EUR,BNK-20261125-0012,,'
+	echo '2026-11-25,Good too,3.00,EUR,BNK-20261125-0013,,'
+} >bad2.csv
+expect_exit 65 import --profile bank-csv --account assets:bank:eur bad2.csv
+err_has "bad2.csv:3: column 3 'Amount'" "first bad row names its line and column"
+err_has "bad2.csv:5: column 1 'Date'" "second bad row names its line and column"
+err_has "bad2.csv: 2 rows refused; nothing was staged" "summary of the refused rows"
+staged
+cmp -s before.csv staged.csv || fail "a file with two bad rows staged something"
 
 # --- the shared corpus (real exports)
 if [ ! -d "$corpus" ]; then

@@ -474,6 +474,162 @@ static void unterminated_quote_names_line(void **state)
 	assert_non_null(strstr(err.msg, "t.csv:3: column 3: unterminated quoted"));
 }
 
+/* --- every bad row reported (imp_csv_read_all) ------------------------- */
+
+#define REJECTS_KEPT 8
+
+struct rejects {
+	int n;
+	long line[REJECTS_KEPT];
+	char msg[REJECTS_KEPT][LG_MSG_MAX];
+};
+
+static struct rejects R;
+
+static void on_reject(void *ctx, const lg_error *err)
+{
+	struct rejects *r = ctx;
+	assert_int_equal(err->code, LG_EDATA);
+	if (r->n >= REJECTS_KEPT)
+		return;
+	r->line[r->n] = err->line;
+	snprintf(r->msg[r->n], sizeof r->msg[r->n], "%s", err->msg);
+	r->n++;
+}
+
+/* As read_tmp (same profile: Date, Amount, Text in EUR), through
+ * imp_csv_read_all with refused rows collected in R. */
+static int read_all_tmp(const void *data, size_t n, long *refused,
+                        lg_error *err)
+{
+	char ppath[512], fpath[512], text[2048];
+	imp_profile *p = NULL;
+	imp_sink sink = { &G, on_begin, on_line, on_end, NULL };
+	int rc;
+
+	snprintf(ppath, sizeof ppath, "%s/t.ini", tmpdir);
+	snprintf(fpath, sizeof fpath, "%s/t.csv", tmpdir);
+	snprintf(text, sizeof text, PROFILE_FMT, "utf-8", "EUR", "");
+	write_file(ppath, text, strlen(text));
+	write_file(fpath, data, n);
+	memset(&G, 0, sizeof G);
+	memset(&R, 0, sizeof R);
+	lg_error_init(err);
+	assert_int_equal(imp_profile_load(ppath, NULL, &p, err), 0);
+	rc = imp_csv_read_all(fpath, p, scale_fn, NULL, &sink, on_reject, &R,
+	                      refused, err);
+	imp_profile_free(p);
+	return rc;
+}
+
+static void read_all_reports_bad_rows_on_lines_3_and_5(void **state)
+{
+	static const char d[] = "Date,Amount,Text\n"
+	                        "2026-11-24,1.00,ok\n"
+	                        "2026-11-24,1.005,too precise\n"
+	                        "2026-11-24,2.00,ok\n"
+	                        "2026-02-30,3.00,no such day\n"
+	                        "2026-11-24,4.00,ok\n";
+	lg_error err;
+	long refused = -1;
+	int i;
+	(void)state;
+	assert_int_equal(read_all_tmp(d, strlen(d), &refused, &err), LG_EDATA);
+	assert_int_equal(refused, 2);
+	assert_int_equal(R.n, 2);
+	assert_int_equal(R.line[0], 3);
+	assert_non_null(strstr(R.msg[0], "t.csv:3: column 2 'Amount': amount "
+	                       "'1.005'"));
+	assert_int_equal(R.line[1], 5);
+	assert_non_null(strstr(R.msg[1], "t.csv:5: column 1 'Date': date "
+	                       "'2026-02-30'"));
+	assert_non_null(strstr(err.msg, "t.csv: 2 rows refused; nothing was "
+	                       "staged"));
+	/* Line 2 went to the sink before line 3 was seen; nothing after the
+	 * first refusal did, and never a bad row.  No statement_end either. */
+	assert_int_equal(G.n, 1);
+	for (i = 0; i < G.n; i++)
+		assert_true(G.rows[i].line_no != 3 && G.rows[i].line_no != 5);
+	assert_int_equal(G.rows[0].line_no, 2);
+	assert_int_equal(G.ends, 0);
+}
+
+static void read_all_short_row_names_missing_column(void **state)
+{
+	static const char d[] = "Date,Amount,Text\n2026-11-24,1.00\n"
+	                        "2026-11-24,1.00,x,surplus\n";
+	lg_error err;
+	long refused = 0;
+	(void)state;
+	assert_int_equal(read_all_tmp(d, strlen(d), &refused, &err), LG_EDATA);
+	assert_int_equal(refused, 2);
+	assert_non_null(strstr(R.msg[0], "t.csv:2: row has 2 fields, the header "
+	                       "3 (column 3 'Text' is missing)"));
+	assert_non_null(strstr(R.msg[1], "t.csv:3: column 4: cell 'surplus'"));
+	assert_int_equal(G.n, 0);
+}
+
+static void read_all_unterminated_quote_still_stops_at_once(void **state)
+{
+	static const char d[] = "Date,Amount,Text\n"
+	                        "2026-11-24,1.005,bad amount\n"
+	                        "2026-11-24,2.00,\"never closed\n"
+	                        "2026-11-24,x.00,bad too\n";
+	lg_error err;
+	long refused = 0;
+	(void)state;
+	assert_int_equal(read_all_tmp(d, strlen(d), &refused, &err), LG_EDATA);
+	/* The open quote swallows the rest of the file: only line 2 was
+	 * refused as a row, then the structure error ends the read. */
+	assert_int_equal(refused, 1);
+	assert_int_equal(R.n, 1);
+	assert_int_equal(R.line[0], 2);
+	assert_non_null(strstr(err.msg, "t.csv:3: column 3: unterminated quoted"));
+	assert_non_null(strstr(err.msg, "(after 1 row refused); nothing was "
+	                       "staged"));
+	assert_int_equal(G.n, 0);
+	assert_int_equal(G.ends, 0);
+}
+
+static void read_all_clean_file_is_read_whole(void **state)
+{
+	static const char d[] = "Date,Amount,Text\n2026-11-24,1.00,a\n"
+	                        "2026-11-25,-2.50,b\n";
+	lg_error err;
+	long refused = -1;
+	(void)state;
+	assert_int_equal(read_all_tmp(d, strlen(d), &refused, &err), 0);
+	assert_int_equal(refused, 0);
+	assert_int_equal(R.n, 0);
+	assert_int_equal(G.n, 2);
+	assert_int_equal(G.ends, 1);
+	assert_true(G.sum == A(-150));
+}
+
+static void read_all_stops_after_1000_refused_rows(void **state)
+{
+	static const char head[] = "Date,Amount,Text\n";
+	static const char bad[] = "2026-11-24,1.005,x\n";
+	size_t rows = 1200, n = 0, i;
+	char *d = malloc(sizeof head + rows * (sizeof bad - 1));
+	lg_error err;
+	long refused = 0;
+	(void)state;
+	assert_non_null(d);
+	memcpy(d, head, sizeof head - 1);
+	n = sizeof head - 1;
+	for (i = 0; i < rows; i++) {
+		memcpy(d + n, bad, sizeof bad - 1);
+		n += sizeof bad - 1;
+	}
+	assert_int_equal(read_all_tmp(d, n, &refused, &err), LG_EDATA);
+	free(d);
+	assert_int_equal(refused, 1000);
+	assert_non_null(strstr(err.msg, "t.csv: 1000 rows refused, reading "
+	                       "stopped at line 1001 (at most 1000 are reported)"));
+	assert_int_equal(G.n, 0);
+}
+
 static void too_many_decimals_refused_with_column(void **state)
 {
 	static const char bad[] = "Date,Amount,Text\n2026-11-24,1.005,x\n";
@@ -599,6 +755,11 @@ int main(void)
 		cmocka_unit_test(too_many_decimals_refused_with_column),
 		cmocka_unit_test(base_units_scaled_exactly),
 		cmocka_unit_test(bad_date_and_short_row_refused),
+		cmocka_unit_test(read_all_reports_bad_rows_on_lines_3_and_5),
+		cmocka_unit_test(read_all_short_row_names_missing_column),
+		cmocka_unit_test(read_all_unterminated_quote_still_stops_at_once),
+		cmocka_unit_test(read_all_clean_file_is_read_whole),
+		cmocka_unit_test(read_all_stops_after_1000_refused_rows),
 		cmocka_unit_test(profile_unknown_key_names_line),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
