@@ -19,7 +19,7 @@ static const struct command {
 } commands[] = {
 	{ "init", cmd_init, "create the ledger database (no-op if it exists)" },
 	{ "asset", cmd_asset, "add and list assets (currencies, tokens, points)" },
-	{ "account", cmd_account, "add, import, list and close accounts; templates" },
+	{ "account", cmd_account, "add, import, list and close accounts; templates, aliases" },
 	{ "post", cmd_post, "post transactions from a JSON Lines file, all or none" },
 	{ "commit", cmd_commit, "post a pending hold in full or in part" },
 	{ "void", cmd_void, "release a pending hold" },
@@ -29,7 +29,7 @@ static const struct command {
 	{ "verify", cmd_verify, "recompute the hash chain and every balance" },
 	{ "balance", cmd_balance, "posted, pending and available balances" },
 	{ "journal", cmd_journal, "list transactions with their postings" },
-	{ "import", cmd_import, "stage channel files (ISO 20022) as statement lines" },
+	{ "import", cmd_import, "stage channel files (ISO 20022, CSV) as statement lines" },
 	{ "statement", cmd_statement, "list staged statement lines and breaks" },
 };
 
