@@ -9,6 +9,7 @@
 #   make install PREFIX=/usr/local
 #   make clean
 
+.DEFAULT_GOAL := all
 CC      ?= cc
 PREFIX  ?= /usr/local
 WARN    := -Wall -Wextra -Wshadow -Wconversion -Werror
@@ -16,14 +17,18 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(WARN) -g $(XML_CFLAGS)
 OPT     ?= -O2
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
-LIBS    := -lxml2 -lcsv -linih -lsqlite3 -lcrypto -ljansson
+LIBS    := -lxml2 -lcsv -linih -lsqlite3 -lcrypto -ljansson -lmicrohttpd -lpthread
 TESTLIBS := -lcmocka
 
 LEDGER_SRC := $(wildcard ledger/*.c)
 IMPORTERS_SRC := $(wildcard importers/*.c)
+# clearing/, reports/, exporters/ and front/ stand on the ledger and the
+# importers; they share one library.
+MODULES_SRC := $(wildcard clearing/*.c reports/*.c exporters/*.c front/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-HEADERS    := $(wildcard ledger/*.h cli/*.h importers/*.h)
+HEADERS    := $(wildcard ledger/*.h cli/*.h importers/*.h clearing/*.h reports/*.h \
+                exporters/*.h front/*.h)
 
 # $(call variant,NAME,DIR,CFLAGS,LDFLAGS)
 define variant
@@ -36,11 +41,14 @@ $(2)/libledger.a: $(patsubst %.c,$(2)/obj/%.o,$(LEDGER_SRC))
 $(2)/libimporters.a: $(patsubst %.c,$(2)/obj/%.o,$(IMPORTERS_SRC))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
-$(2)/clearbook: $(patsubst %.c,$(2)/obj/%.o,$(CLI_SRC)) $(2)/libimporters.a $(2)/libledger.a
-	$$(CC) $(3) $$^ -o $$@ $(4) $(LIBS)
-$(2)/tests/%: tests/unit/%.c $(2)/libimporters.a $(2)/libledger.a $(HEADERS)
+$(2)/libmodules.a: $(patsubst %.c,$(2)/obj/%.o,$(MODULES_SRC))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(3) -Wno-conversion $$< $(2)/libimporters.a $(2)/libledger.a -o $$@ $(4) $(LIBS) $(TESTLIBS)
+	rm -f $$@ && ar rcs $$@ $$^
+$(2)/clearbook: $(patsubst %.c,$(2)/obj/%.o,$(CLI_SRC)) $(2)/libmodules.a $(2)/libimporters.a $(2)/libledger.a
+	$$(CC) $(3) $$^ -o $$@ $(4) $(LIBS)
+$(2)/tests/%: tests/unit/%.c $(2)/libmodules.a $(2)/libimporters.a $(2)/libledger.a $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(3) -Wno-conversion $$< $(2)/libmodules.a $(2)/libimporters.a $(2)/libledger.a -o $$@ $(4) $(LIBS) $(TESTLIBS)
 $(1): $(2)/clearbook $(patsubst tests/unit/%.c,$(2)/tests/%,$(UNIT_SRC))
 endef
 
@@ -48,9 +56,9 @@ $(eval $(call variant,release,build/release,$(CFLAGS_COMMON) $(OPT),))
 $(eval $(call variant,asan,build/asan,$(CFLAGS_COMMON) -O1 $(SAN),$(SAN)))
 
 # The same sources must build warning-free under clang too; make test checks.
-build/clang/clearbook: $(LEDGER_SRC) $(IMPORTERS_SRC) $(CLI_SRC) $(HEADERS)
+build/clang/clearbook: $(LEDGER_SRC) $(IMPORTERS_SRC) $(MODULES_SRC) $(CLI_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(CFLAGS_COMMON) $(OPT) $(LEDGER_SRC) $(IMPORTERS_SRC) $(CLI_SRC) -o $@ $(LIBS)
+	clang $(CFLAGS_COMMON) $(OPT) $(LEDGER_SRC) $(IMPORTERS_SRC) $(MODULES_SRC) $(CLI_SRC) -o $@ $(LIBS)
 
 # libFuzzer targets (clang); `make fuzz FUZZ_SECONDS=60` runs each, seeded
 # from tests/fuzz/corpus-*/.

@@ -55,5 +55,18 @@ int cmd_balance(const cli_ctx *cx, int argc, char **argv);
 int cmd_journal(const cli_ctx *cx, int argc, char **argv);
 int cmd_import(const cli_ctx *cx, int argc, char **argv);
 int cmd_statement(const cli_ctx *cx, int argc, char **argv);
+/* cmd_clearing.c */
+int cmd_reconcile(const cli_ctx *cx, int argc, char **argv);
+int cmd_breaks(const cli_ctx *cx, int argc, char **argv);
+int cmd_match(const cli_ctx *cx, int argc, char **argv);
+int cmd_unmatch(const cli_ctx *cx, int argc, char **argv);
+int cmd_nightly(const cli_ctx *cx, int argc, char **argv);
+/* cmd_export.c */
+int cmd_export(const cli_ctx *cx, int argc, char **argv);
+int cmd_keygen(const cli_ctx *cx, int argc, char **argv);
+int cmd_seal(const cli_ctx *cx, int argc, char **argv);
+/* cmd_front.c */
+int cmd_serve(const cli_ctx *cx, int argc, char **argv);
+int cmd_apikey(const cli_ctx *cx, int argc, char **argv);
 
 #endif

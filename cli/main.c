@@ -31,6 +31,16 @@ static const struct command {
 	{ "journal", cmd_journal, "list transactions with their postings" },
 	{ "import", cmd_import, "stage channel files (ISO 20022, CSV) as statement lines" },
 	{ "statement", cmd_statement, "list staged statement lines and breaks" },
+	{ "reconcile", cmd_reconcile, "match a channel's statement lines to open items" },
+	{ "breaks", cmd_breaks, "list reconciliation breaks" },
+	{ "match", cmd_match, "match a statement line to open items by hand" },
+	{ "unmatch", cmd_unmatch, "undo a match (append-only, with a reason)" },
+	{ "nightly", cmd_nightly, "the nightly batch: import, reconcile, report" },
+	{ "export", cmd_export, "signed exports: camt053, pain001, csv, journal" },
+	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
+	{ "seal", cmd_seal, "verify the signed seal of a closed period" },
+	{ "serve", cmd_serve, "the HTTP front for wallet purchases" },
+	{ "apikey", cmd_apikey, "add and revoke merchants' API keys" },
 };
 
 static void usage(FILE *fp)

@@ -67,6 +67,9 @@ void ledger_close(ledger *lg);
 
 /* The fixed clock of this handle ("2026-11-25T02:00:00Z"); borrowed. */
 const char *ledger_now(const ledger *lg);
+/* Moves the clock: `now_utc`, or the system clock when NULL.  For
+ * long-running processes (the HTTP front), between transactions. */
+int ledger_set_now(ledger *lg, const char *now_utc, lg_error *err);
 
 /* --- assets ------------------------------------------------------------ */
 int ledger_asset_add(ledger *lg, const char *code, int scale, lg_error *err);
@@ -133,6 +136,19 @@ typedef void (*ledger_reject_fn)(void *ctx, const lg_error *err);
  */
 int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
                        ledger_reject_fn reject, void *ctx, lg_error *err);
+
+/*
+ * Posts one transaction given as a JSON object in the JSON Lines record
+ * format (`json` need not be NUL-terminated; it is not modified).  Must be
+ * called between ledger_begin and ledger_commit.  On LG_EDATA/LG_ENOINPUT
+ * the record left nothing behind and the database transaction can go on
+ * with other records; on any other error the caller must roll back.
+ * *replayed is set when the same id with the same content was already
+ * posted (a no-op); *seq_out, if not NULL, gets the journal sequence of
+ * the new or replayed transaction.
+ */
+int ledger_post_json(ledger *lg, const char *json, size_t len, int *replayed,
+                     long long *seq_out, lg_error *err);
 
 /* --- two-phase holds, reversals, periods ------------------------------- */
 /* Posts a hold in full (amount_text NULL) or in part (two-posting holds);

@@ -616,3 +616,37 @@ fail:
 	stats->replayed = 0;
 	return rc;
 }
+
+int ledger_post_json(ledger *lg, const char *json, size_t len, int *replayed,
+                     long long *seq_out, lg_error *err)
+{
+	struct lg_tx txbuf;
+	char *copy;
+	int rc;
+
+	LG_ASSERT(lg->in_tx);
+	*replayed = 0;
+	if (len > LG_LINE_MAX)
+		return lg_error_set(err, LG_EDATA, "transaction longer than %d bytes",
+		                    LG_LINE_MAX);
+	/* The parser works in place and the transaction borrows from it. */
+	copy = malloc(len + 1);
+	if (!copy)
+		return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	rc = lg_batch_trim(lg, err);
+	if (!rc)
+		rc = parse_line(lg, copy, len, &txbuf, err);
+	if (!rc)
+		rc = lg_append(lg, &txbuf, replayed, err);
+	if (!rc && seq_out) {
+		unsigned char content[LG_HASH_BYTES];
+		if (*replayed)
+			rc = find_id(lg, txbuf.id, seq_out, content, err);
+		else
+			*seq_out = lg->head_seq;
+	}
+	free(copy);
+	return rc;
+}

@@ -7,6 +7,7 @@
  * (amount.h), so application-defined functions do the arithmetic in SQL.
  */
 #include "ledger_int.h"
+#include "ledger_sql.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -282,21 +283,11 @@ int ledger_open(const char *path, int create, const char *now_utc, ledger **out,
 	lg = calloc(1, sizeof *lg);
 	if (!lg)
 		return lg_error_set(err, LG_EINTERNAL, "out of memory");
-	if (now_utc) {
-		if (!lg_timestamp_valid(now_utc)) {
-			free(lg);
-			return lg_error_set(err, LG_EUSAGE, "clock '%s' is not a UTC "
-			                    "timestamp like 2026-11-25T02:00:00Z", now_utc);
-		}
-		snprintf(lg->now, sizeof lg->now, "%s", now_utc);
-	} else {
-		time_t t = time(NULL);
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(lg->now, sizeof lg->now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rc = ledger_set_now(lg, now_utc, err);
+	if (rc) {
+		free(lg);
+		return rc;
 	}
-	memcpy(lg->today, lg->now, 10);
-	lg->today[10] = '\0';
 	if (lg_scratch_new(lg) != 0) {
 		free(lg);
 		return lg_error_set(err, LG_EINTERNAL, "cannot set up SHA-256");
@@ -320,6 +311,29 @@ void ledger_close(ledger *lg)
 	lg_store_close(lg);
 	lg_scratch_free(lg);
 	free(lg);
+}
+
+int ledger_set_now(ledger *lg, const char *now_utc, lg_error *err)
+{
+	if (now_utc) {
+		if (!lg_timestamp_valid(now_utc))
+			return lg_error_set(err, LG_EUSAGE, "clock '%s' is not a UTC "
+			                    "timestamp like 2026-11-25T02:00:00Z", now_utc);
+		snprintf(lg->now, sizeof lg->now, "%s", now_utc);
+	} else {
+		time_t t = time(NULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(lg->now, sizeof lg->now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	memcpy(lg->today, lg->now, 10);
+	lg->today[10] = '\0';
+	return LG_OK;
+}
+
+sqlite3 *ledger_sqlite(ledger *lg)
+{
+	return lg->db;
 }
 
 const char *ledger_now(const ledger *lg)
