@@ -1,0 +1,56 @@
+/*
+ * clearing_int.h - what the clearing module's files share.
+ */
+#ifndef CLEARBOOK_CLEARING_INT_H
+#define CLEARBOOK_CLEARING_INT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "clearing.h"
+
+#define CLR_ASSERT(cond)                                                      \
+	do {                                                                      \
+		if (!(cond))                                                          \
+			clr_assert_fail(#cond, __FILE__, __LINE__);                       \
+	} while (0)
+_Noreturn void clr_assert_fail(const char *what, const char *file, int line);
+
+#define CLR_ARENA_CHUNK_BYTES (1 << 20)
+#define CLR_MATCHES_PER_COMMIT 2000 /* matches committed together */
+#define CLR_SQL_MAX_BYTES 2048
+
+/* Strings of one reconciliation run, freed together. */
+struct clr_arena {
+	struct clr_chunk *head;
+};
+void clr_arena_init(struct clr_arena *a);
+void clr_arena_release(struct clr_arena *a);
+/* Copies `len` bytes and a NUL; NULL on out of memory.  NULL text gives NULL. */
+const char *clr_arena_strndup(struct clr_arena *a, const char *text, size_t len);
+void *clr_arena_alloc(struct clr_arena *a, size_t bytes);
+
+/* Prepares `sql` on the ledger's database; on failure fills err. */
+int clr_prepare(ledger *lg, const char *sql, sqlite3_stmt **out, lg_error *err);
+int clr_sql_error(ledger *lg, lg_error *err, const char *what);
+
+/* Days since 1970-01-01 of a valid "YYYY-MM-DD"; LONG_MIN if not valid. */
+long clr_day_number(const char *date);
+
+/* Records a break of `date` once (later identical calls are no-ops). */
+int clr_break_add(ledger *lg, const char *date, const char *channel,
+                  const char *kind, long long line_id, long long item_seq,
+                  const char *tx_id, amount_minor_t amount, const char *asset,
+                  int scale, long age_days, const char *reason,
+                  const char *candidates, lg_error *err);
+
+/* Reverses transaction `id` unless it already is (then a no-op);
+ * *reversed_now says which. */
+int clr_reverse_once(ledger *lg, const char *id, const char *reason,
+                     const char *date, int *reversed_now, lg_error *err);
+
+/* Runs one step of the nightly record (append-only events). */
+int clr_step_event(ledger *lg, long long run_id, const char *step,
+                   const char *event, const char *detail, lg_error *err);
+
+#endif

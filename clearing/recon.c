@@ -1,0 +1,1672 @@
+/*
+ * recon.c - reconciliation of one channel: statement lines against the
+ * open items of its clearing accounts, in four passes, each match posted as
+ * a settlement transaction through the ledger.
+ *
+ * Everything is loaded into memory once (lines in staging order, items in
+ * journal order) and indexed by hash, so a pass costs a lookup per line; the
+ * order of lines, items and passes is fixed, so the same data always gives
+ * the same matches, the same settlement ids and the same chain head, also
+ * when a killed run is resumed (matches commit in batches together with their
+ * settlements, and a resumed run no longer sees what was committed).
+ */
+#include "clearing_int.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../ledger/ledger_sql.h"
+
+const char *const clr_rule_names[5] = { "reference", "amount", "one-to-many",
+                                        "many-to-one", "manual" };
+
+#define ACCTS_MAX 8            /* clearing accounts of one channel */
+#define ITEM_REFS 3            /* meta references kept per item */
+#define LINE_KEYS 4            /* reference fields of a statement line */
+#define SETTLE_JSON_MAX (LG_LINE_MAX / 2)
+#define MATCH_MEMBERS_MAX LG_POSTINGS_MAX /* lines or items in one match */
+
+enum { ST_OPEN, ST_MATCHED, ST_SKIP };
+
+struct item {
+	long long seq, ref_seq;
+	const char *tx_id, *date, *ref[ITEM_REFS], *batch_id, *counterparty;
+	amount_minor_t amount_minor;
+	long day;
+	int acct;
+	int state;
+	int is_reverse;
+	int hint_lines;            /* lines whose reference named this item */
+};
+
+struct line {
+	long long id, parent_id;
+	int is_batch;
+	int first_child, next_sibling; /* indices, -1 if none */
+	const char *account, *date, *key[LINE_KEYS], *counterparty, *batch_id,
+		*remittance, *asset;
+	amount_minor_t amount_minor;
+	long day;
+	int scale;
+	int state;
+	int ref_item;              /* item a reference named, -1 if none */
+	int rematch;               /* earlier matches of this line (undone) */
+};
+
+struct acct {
+	char code[LG_CODE_MAX + 1];
+	char asset[LG_ASSET_CODE_MAX + 1];
+	int scale;
+	amount_minor_t tolerance_minor;
+};
+
+struct map_ent {
+	unsigned hash;
+	int idx;
+	int next;
+	const char *key;
+};
+struct map {
+	int *heads;
+	size_t mask;
+	struct map_ent *ents;
+	size_t n, cap;
+};
+
+struct run {
+	ledger *lg;
+	const clr_channel *ch;
+	const char *date;
+	long day;
+	struct clr_arena arena;
+	struct item *items;
+	int items_n, items_cap;
+	struct line *lines;
+	int lines_n, lines_cap;
+	struct acct accts[ACCTS_MAX];
+	int accts_n;
+	struct map refs, batches, amounts;
+	int pending;
+	clr_recon_stats *stats;
+	lg_error *err;
+	sqlite3_stmt *st_match, *st_mline, *st_mitem;
+	char *json;                /* settlement being built */
+};
+
+/* --- hashing ------------------------------------------------------------ */
+static unsigned hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	unsigned h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static unsigned hash_str(const char *s)
+{
+	return hash_bytes(s, strlen(s));
+}
+
+static unsigned hash_amount(amount_minor_t v)
+{
+	return hash_bytes(&v, sizeof v);
+}
+
+static int map_init(struct map *m, size_t expect)
+{
+	size_t size = 16;
+	while (size < expect * 2)
+		size <<= 1;
+	m->heads = malloc(size * sizeof *m->heads);
+	m->ents = NULL;
+	m->n = m->cap = 0;
+	m->mask = size - 1;
+	if (!m->heads)
+		return -1;
+	memset(m->heads, 0xff, size * sizeof *m->heads);
+	return 0;
+}
+
+static void map_release(struct map *m)
+{
+	free(m->heads);
+	free(m->ents);
+	m->heads = NULL;
+	m->ents = NULL;
+}
+
+static int map_put(struct map *m, unsigned hash, const char *key, int idx)
+{
+	size_t b = hash & m->mask;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct map_ent *e = realloc(m->ents, cap * sizeof *e);
+		if (!e)
+			return -1;
+		m->ents = e;
+		m->cap = cap;
+	}
+	CLR_ASSERT(m->n < (size_t)INT_MAX);
+	m->ents[m->n] = (struct map_ent){ hash, idx, m->heads[b], key };
+	m->heads[b] = (int)m->n++;
+	return 0;
+}
+
+/* First entry with `hash` (then map_next); -1 when none. */
+static int map_first(const struct map *m, unsigned hash)
+{
+	int e = m->heads[hash & m->mask];
+	while (e >= 0 && m->ents[e].hash != hash)
+		e = m->ents[e].next;
+	return e;
+}
+
+static int map_next(const struct map *m, int e)
+{
+	unsigned hash = m->ents[e].hash;
+	e = m->ents[e].next;
+	while (e >= 0 && m->ents[e].hash != hash)
+		e = m->ents[e].next;
+	return e;
+}
+
+/* --- loading ------------------------------------------------------------ */
+static const char *dup_col(struct run *r, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	if (!t || !t[0])
+		return NULL;
+	return clr_arena_strndup(&r->arena, (const char *)t,
+	                         (size_t)sqlite3_column_bytes(st, col));
+}
+
+static int load_account(struct run *r, const char *code)
+{
+	static const char sql[] =
+		"SELECT a.asset, s.scale FROM accounts a JOIN assets s ON s.code = a.asset"
+		" WHERE a.code = ?1";
+	struct acct *a;
+	sqlite3_stmt *st;
+	char why[128];
+	const char *tol;
+	int rc = clr_prepare(r->lg, sql, &st, r->err);
+
+	if (rc)
+		return rc;
+	if (r->accts_n >= ACCTS_MAX) {
+		sqlite3_finalize(st);
+		return lg_error_set(r->err, LG_EUSAGE, "channel '%s': more than %d "
+		                    "clearing accounts", r->ch->name, ACCTS_MAX);
+	}
+	a = &r->accts[r->accts_n];
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return lg_error_set(r->err, LG_ENOINPUT, "channel '%s': clearing account "
+		                    "'%s' does not exist", r->ch->name, code);
+	}
+	snprintf(a->code, sizeof a->code, "%s", code);
+	snprintf(a->asset, sizeof a->asset, "%s", sqlite3_column_text(st, 0));
+	a->scale = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	tol = r->ch->tolerance[0] ? r->ch->tolerance : "0";
+	a->tolerance_minor = 0;
+	if (amount_parse(tol, strlen(tol), a->scale, &a->tolerance_minor, why,
+	                 sizeof why) != 0 || a->tolerance_minor < 0)
+		return lg_error_set(r->err, LG_EUSAGE, "channel '%s': tolerance '%s' is "
+		                    "not an amount of %s: %s", r->ch->name, tol, a->asset,
+		                    a->tolerance_minor < 0 ? "negative" : why);
+	r->accts_n++;
+	return LG_OK;
+}
+
+static struct item *item_new(struct run *r)
+{
+	if (r->items_n == r->items_cap) {
+		int cap = r->items_cap ? r->items_cap * 2 : 1024;
+		struct item *p = realloc(r->items, (size_t)cap * sizeof *p);
+		if (!p)
+			return NULL;
+		r->items = p;
+		r->items_cap = cap;
+	}
+	return &r->items[r->items_n++];
+}
+
+/* Items of one clearing account: postings of posted, committed and reversing
+ * transactions, except this channel's own settlements and their reversals. */
+static int load_items(struct run *r, int acct)
+{
+	static const char sql[] =
+		"SELECT t.seq, t.id, t.kind, t.ref_seq, t.date, p.amount,"
+		" json_extract(t.meta, '$.order_id'), json_extract(t.meta, '$.payout_id'),"
+		" json_extract(t.meta, '$.reference'), json_extract(t.meta, '$.batch_id'),"
+		" json_extract(t.meta, '$.counterparty'),"
+		" json_extract(t.meta, '$.type') = 'settlement' AND"
+		"  json_extract(t.meta, '$.channel') = ?3,"
+		" (SELECT json_extract(o.meta, '$.type') = 'settlement' AND"
+		"   json_extract(o.meta, '$.channel') = ?3 FROM transactions o"
+		"   WHERE o.seq = t.ref_seq AND t.kind = 'reverse')"
+		" FROM accounts a JOIN postings p ON p.account_id = a.id"
+		" JOIN transactions t ON t.seq = p.tx_seq"
+		" WHERE a.code = ?1 AND t.date <= ?2"
+		"  AND (t.kind = 'posted' OR t.kind = 'commit' OR t.kind = 'reverse')"
+		" ORDER BY t.seq, p.idx";
+	sqlite3_stmt *st;
+	int rc = clr_prepare(r->lg, sql, &st, r->err), step;
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, r->accts[acct].code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->ch->name, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct item *it;
+		if (sqlite3_column_int(st, 11) || sqlite3_column_int(st, 12))
+			continue;
+		if (sqlite3_column_bytes(st, 5) != AMOUNT_BLOB_BYTES) {
+			rc = lg_error_set(r->err, LG_EINTERNAL, "posting amount is not 16 bytes");
+			break;
+		}
+		it = item_new(r);
+		if (!it) {
+			rc = lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+			break;
+		}
+		memset(it, 0, sizeof *it);
+		it->seq = sqlite3_column_int64(st, 0);
+		it->tx_id = dup_col(r, st, 1);
+		it->is_reverse = strcmp((const char *)sqlite3_column_text(st, 2),
+		                        "reverse") == 0;
+		it->ref_seq = sqlite3_column_int64(st, 3);
+		it->date = dup_col(r, st, 4);
+		it->amount_minor = amount_decode(sqlite3_column_blob(st, 5));
+		for (int k = 0; k < ITEM_REFS; k++)
+			it->ref[k] = dup_col(r, st, 6 + k);
+		it->batch_id = dup_col(r, st, 9);
+		it->counterparty = dup_col(r, st, 10);
+		it->day = clr_day_number(it->date);
+		it->acct = acct;
+		it->state = ST_OPEN;
+		if (!it->tx_id || !it->date) {
+			rc = lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+			break;
+		}
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = clr_sql_error(r->lg, r->err, "reading open items");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorted ids from a one-column query with ?1 = channel. */
+static int load_ids(struct run *r, const char *sql, long long **out, int *n_out)
+{
+	sqlite3_stmt *st;
+	long long *ids = NULL;
+	int n = 0, cap = 0, step, rc = clr_prepare(r->lg, sql, &st, r->err);
+
+	*out = NULL;
+	*n_out = 0;
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			int c = cap ? cap * 2 : 256;
+			long long *p = realloc(ids, (size_t)c * sizeof *p);
+			if (!p) {
+				rc = lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+				break;
+			}
+			ids = p;
+			cap = c;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = clr_sql_error(r->lg, r->err, "reading matches");
+	sqlite3_finalize(st);
+	if (rc) {
+		free(ids);
+		return rc;
+	}
+	if (n > 1)
+		qsort(ids, (size_t)n, sizeof *ids, cmp_seq);
+	*out = ids;
+	*n_out = n;
+	return LG_OK;
+}
+
+static int has_id(const long long *ids, int n, long long id)
+{
+	return n > 0 && bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_seq) != NULL;
+}
+
+static int cmp_item_seq(const void *key, const void *elem)
+{
+	long long k = *(const long long *)key, s = ((const struct item *)elem)->seq;
+	return (k > s) - (k < s);
+}
+
+static int cmp_item_seq_sort(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	if (x->seq != y->seq)
+		return (x->seq > y->seq) - (x->seq < y->seq);
+	return (x->acct > y->acct) - (x->acct < y->acct);
+}
+
+/* Marks matched items, and cancels a reversal with the open item it
+ * reverses (a payment reversed before it settled is nothing to settle). */
+static int mark_items(struct run *r)
+{
+	static const char sql[] =
+		"SELECT mi.item_seq FROM clearing_match_items mi JOIN clearing_matches m"
+		" ON m.id = mi.match_id WHERE m.channel = ?1 AND NOT EXISTS(SELECT 1"
+		" FROM clearing_unmatches u WHERE u.match_id = m.id)";
+	long long *ids;
+	int n, rc;
+
+	/* Items come per account in seq order; merge them into one order. */
+	qsort(r->items, (size_t)r->items_n, sizeof *r->items, cmp_item_seq_sort);
+	rc = load_ids(r, sql, &ids, &n);
+	if (rc)
+		return rc;
+	for (int i = 0; i < r->items_n; i++) {
+		struct item *it = &r->items[i];
+		if (has_id(ids, n, it->seq))
+			it->state = ST_MATCHED;
+	}
+	free(ids);
+	for (int i = 0; i < r->items_n; i++) {
+		struct item *it = &r->items[i], *orig;
+		if (!it->is_reverse || it->state != ST_OPEN)
+			continue;
+		orig = bsearch(&it->ref_seq, r->items, (size_t)r->items_n, sizeof *r->items,
+		               cmp_item_seq);
+		if (orig && orig->state == ST_OPEN && orig->acct == it->acct) {
+			orig->state = ST_SKIP;
+			it->state = ST_SKIP;
+		}
+	}
+	return LG_OK;
+}
+
+static struct line *line_new(struct run *r)
+{
+	if (r->lines_n == r->lines_cap) {
+		int cap = r->lines_cap ? r->lines_cap * 2 : 1024;
+		struct line *p = realloc(r->lines, (size_t)cap * sizeof *p);
+		if (!p)
+			return NULL;
+		r->lines = p;
+		r->lines_cap = cap;
+	}
+	return &r->lines[r->lines_n++];
+}
+
+static int cmp_line_id(const void *key, const void *elem)
+{
+	long long k = *(const long long *)key, s = ((const struct line *)elem)->id;
+	return (k > s) - (k < s);
+}
+
+static int count_id(const long long *ids, int n, long long id)
+{
+	int c = 0;
+	const long long *p = n > 0 ? bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_seq)
+	                           : NULL;
+	if (!p)
+		return 0;
+	while (p > ids && p[-1] == id)
+		p--;
+	for (; p < ids + n && *p == id; p++)
+		c++;
+	return c;
+}
+
+static int read_line_row(struct run *r, sqlite3_stmt *st, struct line *l)
+{
+	const char *status;
+
+	memset(l, 0, sizeof *l);
+	l->id = sqlite3_column_int64(st, 0);
+	l->parent_id = sqlite3_column_int64(st, 1);
+	l->is_batch = sqlite3_column_int(st, 2);
+	l->first_child = l->next_sibling = l->ref_item = -1;
+	l->account = dup_col(r, st, 3);
+	l->date = dup_col(r, st, 4);
+	if (!l->date)
+		l->date = dup_col(r, st, 5);
+	if (sqlite3_column_bytes(st, 6) != AMOUNT_BLOB_BYTES)
+		return lg_error_set(r->err, LG_EINTERNAL, "statement line %lld: amount is "
+		                    "not 16 bytes", l->id);
+	l->amount_minor = amount_decode(sqlite3_column_blob(st, 6));
+	l->asset = dup_col(r, st, 7);
+	l->scale = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1
+	                                                     : sqlite3_column_int(st, 8);
+	for (int k = 0; k < LINE_KEYS; k++)
+		l->key[k] = dup_col(r, st, 9 + k);
+	l->counterparty = dup_col(r, st, 13);
+	l->batch_id = dup_col(r, st, 14);
+	l->remittance = dup_col(r, st, 15);
+	status = (const char *)sqlite3_column_text(st, 16);
+	l->day = clr_day_number(l->date);
+	l->state = ST_OPEN;
+	/* Pending and information-only entries are not money that moved; a
+	 * zero line (a neutral row kept for audit) settles nothing. */
+	if ((status && (strcmp(status, "PDNG") == 0 || strcmp(status, "INFO") == 0)) ||
+	    l->amount_minor == 0 || l->scale < 0 || !l->asset || !l->account)
+		l->state = ST_SKIP;
+	return LG_OK;
+}
+
+static int load_lines(struct run *r)
+{
+	static const char sql[] =
+		"SELECT l.id, COALESCE(l.parent_id, 0), l.is_batch, l.account,"
+		" l.booking_date, l.value_date, l.amount, l.asset, s.scale,"
+		" l.end_to_end_id, l.instruction_id, l.provider_ref, l.entry_ref,"
+		" l.counterparty_name, l.batch_id, l.remittance, l.status"
+		" FROM statement_lines l LEFT JOIN assets s ON s.code = l.asset"
+		" WHERE l.channel = ?1 AND COALESCE(l.booking_date, l.value_date, '') <= ?2"
+		" ORDER BY l.id";
+	static const char active_sql[] =
+		"SELECT ml.line_id FROM clearing_match_lines ml JOIN clearing_matches m"
+		" ON m.id = ml.match_id WHERE m.channel = ?1 AND NOT EXISTS(SELECT 1"
+		" FROM clearing_unmatches u WHERE u.match_id = m.id)";
+	static const char all_sql[] =
+		"SELECT ml.line_id FROM clearing_match_lines ml JOIN clearing_matches m"
+		" ON m.id = ml.match_id WHERE m.channel = ?1";
+	long long *active = NULL, *all = NULL;
+	int active_n = 0, all_n = 0, step;
+	sqlite3_stmt *st = NULL;
+	int rc = load_ids(r, active_sql, &active, &active_n);
+
+	if (!rc)
+		rc = load_ids(r, all_sql, &all, &all_n);
+	if (!rc)
+		rc = clr_prepare(r->lg, sql, &st, r->err);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->date, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct line *l = line_new(r);
+		if (!l) {
+			rc = lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+			goto out;
+		}
+		rc = read_line_row(r, st, l);
+		if (rc)
+			goto out;
+		if (has_id(active, active_n, l->id))
+			l->state = ST_MATCHED;
+		l->rematch = count_id(all, all_n, l->id);
+		if (l->parent_id > 0) {
+			/* Children follow their batch entry; link them to it. */
+			struct line *p = bsearch(&l->parent_id, r->lines, (size_t)r->lines_n - 1,
+			                         sizeof *r->lines, cmp_line_id);
+			if (!p) {
+				l->state = ST_SKIP;
+				continue;
+			}
+			l->next_sibling = p->first_child;
+			p->first_child = r->lines_n - 1;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = clr_sql_error(r->lg, r->err, "reading statement lines");
+out:
+	sqlite3_finalize(st);
+	free(active);
+	free(all);
+	return rc;
+}
+
+/* --- fees --------------------------------------------------------------- */
+/* n / 10000 rounded half to even (the contract's fee on a gross amount). */
+static amount_minor_t div_bps_half_even(amount_minor_t n)
+{
+	amount_minor_t q = n / 10000, rem = n % 10000;
+	amount_minor_t twice = rem < 0 ? -2 * rem : 2 * rem;
+	if (twice > 10000 || (twice == 10000 && (q % 2) != 0))
+		q += n < 0 ? -1 : 1;
+	return q;
+}
+
+static amount_minor_t abs_minor(amount_minor_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+/*
+ * May lines worth `lines_minor` settle items worth `items_minor`?  Exactly,
+ * or less the contract fee (fee_bps of the gross) within the tolerance, or
+ * with no contract within the tolerance alone; a difference needs a fee
+ * account to go to.  *expected_out gets the contract fee.
+ */
+static int fee_ok(const struct run *r, const struct acct *a, amount_minor_t items_minor,
+                  amount_minor_t lines_minor, amount_minor_t *expected_out)
+{
+	amount_minor_t diff, expected = 0, gross_bps;
+
+	*expected_out = 0;
+	if (amount_sub(items_minor, lines_minor, &diff) != 0)
+		return 0;
+	if (diff == 0)
+		return 1;
+	if (!r->ch->fee_account[0])
+		return 0;
+	if (r->ch->fee_bps >= 0) {
+		if (__builtin_mul_overflow(items_minor, (amount_minor_t)r->ch->fee_bps,
+		                           &gross_bps))
+			return 0;
+		expected = div_bps_half_even(gross_bps);
+	}
+	*expected_out = expected;
+	return abs_minor(diff - expected) <= a->tolerance_minor;
+}
+
+/* --- matching ----------------------------------------------------------- */
+static void json_str(char *buf, size_t cap, size_t *pos, const char *s)
+{
+	size_t p = *pos;
+	if (p + 2 >= cap)
+		return;
+	buf[p++] = '"';
+	for (; s && *s && p + 8 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[p++] = '\\';
+			buf[p++] = (char)c;
+		} else if (c < 0x20) {
+			p += (size_t)snprintf(buf + p, cap - p, "\\u%04x", c);
+		} else {
+			buf[p++] = (char)c;
+		}
+	}
+	buf[p++] = '"';
+	buf[p] = '\0';
+	*pos = p;
+}
+
+static void json_raw(char *buf, size_t cap, size_t *pos, const char *s)
+{
+	int n = snprintf(buf + *pos, cap - *pos, "%s", s);
+	if (n > 0)
+		*pos += (size_t)n;
+	if (*pos >= cap)
+		*pos = cap - 1;
+}
+
+static void json_posting(char *buf, size_t cap, size_t *pos, int first,
+                         const char *account, amount_minor_t v, int scale)
+{
+	char amount[AMOUNT_TEXT_MAX];
+	amount_format(v, scale, amount, sizeof amount);
+	json_raw(buf, cap, pos, first ? "{\"account\":" : ",{\"account\":");
+	json_str(buf, cap, pos, account);
+	json_raw(buf, cap, pos, ",\"amount\":");
+	json_str(buf, cap, pos, amount);
+	json_raw(buf, cap, pos, "}");
+}
+
+struct match {
+	int rule;
+	const int *lines;          /* top-level line indices */
+	int lines_n;
+	const int *items;
+	int items_n;
+	const char *user, *reason; /* NULL for automatic matches */
+	long long match_id;        /* out */
+};
+
+/* Builds the settlement transaction of a match into r->json; returns its
+ * length, or 0 when it does not fit. */
+static size_t build_settlement(struct run *r, const struct match *m, char *id,
+                               size_t id_cap, amount_minor_t fee_minor)
+{
+	const struct line *l0 = &r->lines[m->lines[0]];
+	const struct acct *a0 = &r->accts[r->items[m->items[0]].acct];
+	const char *settle_to = r->ch->settle_to[0] ? r->ch->settle_to : l0->account;
+	amount_minor_t lines_minor = 0;
+	char batch[LG_ID_MAX];
+	size_t pos = 0, cap = SETTLE_JSON_MAX;
+	char *j = r->json;
+
+	if (l0->rematch > 0)
+		snprintf(id, id_cap, "settle:%s:L%lld.%d", r->ch->name, l0->id,
+		         l0->rematch + 1);
+	else
+		snprintf(id, id_cap, "settle:%s:L%lld", r->ch->name, l0->id);
+	for (int i = 0; i < m->lines_n; i++)
+		lines_minor += r->lines[m->lines[i]].amount_minor;
+	if (l0->batch_id)
+		snprintf(batch, sizeof batch, "%s", l0->batch_id);
+	else
+		snprintf(batch, sizeof batch, "%s:%s", r->ch->name,
+		         l0->date ? l0->date : r->date);
+	json_raw(j, cap, &pos, "{\"id\":");
+	json_str(j, cap, &pos, id);
+	json_raw(j, cap, &pos, ",\"date\":");
+	json_str(j, cap, &pos, l0->day != LONG_MIN ? l0->date : r->date);
+	json_raw(j, cap, &pos, ",\"memo\":");
+	{
+		char memo[160];
+		snprintf(memo, sizeof memo, "%s settlement (%s)", r->ch->name,
+		         clr_rule_names[m->rule]);
+		json_str(j, cap, &pos, memo);
+	}
+	json_raw(j, cap, &pos, ",\"postings\":[");
+	json_posting(j, cap, &pos, 1, settle_to, lines_minor, a0->scale);
+	if (fee_minor != 0)
+		json_posting(j, cap, &pos, 0, r->ch->fee_account, fee_minor, a0->scale);
+	for (int a = 0; a < r->accts_n; a++) {
+		amount_minor_t sum = 0;
+		int any = 0;
+		for (int i = 0; i < m->items_n; i++)
+			if (r->items[m->items[i]].acct == a) {
+				sum += r->items[m->items[i]].amount_minor;
+				any = 1;
+			}
+		if (any)
+			json_posting(j, cap, &pos, 0, r->accts[a].code, -sum, r->accts[a].scale);
+	}
+	json_raw(j, cap, &pos, "],\"meta\":{\"batch_id\":");
+	json_str(j, cap, &pos, batch);
+	json_raw(j, cap, &pos, ",\"channel\":");
+	json_str(j, cap, &pos, r->ch->name);
+	json_raw(j, cap, &pos, ",\"rule\":");
+	json_str(j, cap, &pos, clr_rule_names[m->rule]);
+	json_raw(j, cap, &pos, ",\"type\":\"settlement\"}}");
+	return pos + 1 < cap ? pos : 0;
+}
+
+static int insert_match_rows(struct run *r, const struct match *m,
+                             const char *settlement_id, long long *match_id)
+{
+	sqlite3_stmt *st = r->st_match;
+	char reason[256];
+
+	snprintf(reason, sizeof reason, "%s", m->reason ? m->reason : "automatic");
+	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, clr_rule_names[m->rule], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, settlement_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ledger_now(r->lg), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m->user ? m->user : "clearbook", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, m->reason ? m->reason : reason, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return clr_sql_error(r->lg, r->err, "recording a match");
+	}
+	sqlite3_reset(st);
+	*match_id = sqlite3_last_insert_rowid(ledger_sqlite(r->lg));
+	for (int i = 0; i < m->lines_n; i++) {
+		const struct line *l = &r->lines[m->lines[i]];
+		for (int c = m->lines[i]; c >= 0;
+		     c = c == m->lines[i] ? l->first_child : r->lines[c].next_sibling) {
+			sqlite3_bind_int64(r->st_mline, 1, *match_id);
+			sqlite3_bind_int64(r->st_mline, 2, r->lines[c].id);
+			if (sqlite3_step(r->st_mline) != SQLITE_DONE) {
+				sqlite3_reset(r->st_mline);
+				return clr_sql_error(r->lg, r->err, "recording a match");
+			}
+			sqlite3_reset(r->st_mline);
+		}
+	}
+	for (int i = 0; i < m->items_n; i++) {
+		sqlite3_bind_int64(r->st_mitem, 1, *match_id);
+		sqlite3_bind_int64(r->st_mitem, 2, r->items[m->items[i]].seq);
+		if (sqlite3_step(r->st_mitem) != SQLITE_DONE) {
+			sqlite3_reset(r->st_mitem);
+			return clr_sql_error(r->lg, r->err, "recording a match");
+		}
+		sqlite3_reset(r->st_mitem);
+	}
+	return LG_OK;
+}
+
+static void set_line_state(struct run *r, int idx, int state)
+{
+	r->lines[idx].state = state;
+	for (int c = r->lines[idx].first_child; c >= 0; c = r->lines[c].next_sibling)
+		r->lines[c].state = state;
+}
+
+static int late_breaks(struct run *r, const struct match *m)
+{
+	const struct line *l0 = &r->lines[m->lines[0]];
+	int rc = LG_OK;
+
+	for (int i = 0; i < m->items_n && !rc; i++) {
+		const struct item *it = &r->items[m->items[i]];
+		const struct acct *a = &r->accts[it->acct];
+		char reason[256];
+		long days;
+		if (l0->day == LONG_MIN || it->day == LONG_MIN)
+			continue;
+		days = l0->day - it->day;
+		if (days <= r->ch->settle_days)
+			continue;
+		snprintf(reason, sizeof reason, "settled on %s by line %lld, %ld days after "
+		         "its payment of %s (expected within %d)", l0->date, l0->id, days,
+		         it->date, r->ch->settle_days);
+		rc = clr_break_add(r->lg, r->date, r->ch->name, "late", l0->id, it->seq,
+		                   it->tx_id, it->amount_minor, a->asset, a->scale, days,
+		                   reason, "", r->err);
+	}
+	return rc;
+}
+
+/*
+ * Posts a match's settlement and records it.  A settlement the ledger
+ * refuses (a closed account or period) becomes a break and the lines stay
+ * out of later passes.  Commits every CLR_MATCHES_PER_COMMIT matches.
+ */
+static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
+{
+	char id[LG_ID_MAX];
+	lg_error e2;
+	size_t len;
+	int replayed = 0, rc;
+
+	CLR_ASSERT(m->lines_n > 0 && m->items_n > 0);
+	len = build_settlement(r, m, id, sizeof id, fee_minor);
+	if (len == 0)
+		return lg_error_set(r->err, LG_EDATA, "channel '%s': the settlement of "
+		                    "line %lld is too large for one transaction",
+		                    r->ch->name, r->lines[m->lines[0]].id);
+	lg_error_init(&e2);
+	rc = ledger_post_json(r->lg, r->json, len, &replayed, NULL, &e2);
+	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
+		const struct line *l0 = &r->lines[m->lines[0]];
+		for (int i = 0; i < m->lines_n; i++)
+			set_line_state(r, m->lines[i], ST_SKIP);
+		r->stats->other_breaks++;
+		return clr_break_add(r->lg, r->date, r->ch->name, "settlement-refused",
+		                     l0->id, r->items[m->items[0]].seq, NULL,
+		                     l0->amount_minor, l0->asset, l0->scale,
+		                     l0->day == LONG_MIN ? 0 : r->day - l0->day, e2.msg, "",
+		                     r->err);
+	}
+	if (rc) {
+		*r->err = e2;
+		return rc;
+	}
+	rc = insert_match_rows(r, m, id, &m->match_id);
+	if (!rc && m->rule != 4)
+		rc = late_breaks(r, m);
+	if (rc)
+		return rc;
+	for (int i = 0; i < m->lines_n; i++)
+		set_line_state(r, m->lines[i], ST_MATCHED);
+	for (int i = 0; i < m->items_n; i++)
+		r->items[m->items[i]].state = ST_MATCHED;
+	r->stats->matches++;
+	r->stats->matched_by_rule[m->rule]++;
+	r->stats->fees_minor += fee_minor;
+	if (++r->pending >= CLR_MATCHES_PER_COMMIT) {
+		r->pending = 0;
+		rc = ledger_commit(r->lg, r->err);
+		if (!rc)
+			rc = ledger_begin(r->lg, r->err);
+	}
+	return rc;
+}
+
+/* --- passes ------------------------------------------------------------- */
+static int same_asset(const struct run *r, const struct line *l, const struct item *it)
+{
+	return strcmp(r->accts[it->acct].asset, l->asset) == 0;
+}
+
+static int is_top(const struct line *l)
+{
+	return l->parent_id == 0 && l->state == ST_OPEN;
+}
+
+/* The open item a reference of the line names, or -1. */
+static int find_by_reference(const struct run *r, const struct line *l)
+{
+	for (int k = 0; k < LINE_KEYS; k++) {
+		if (!l->key[k])
+			continue;
+		for (int e = map_first(&r->refs, hash_str(l->key[k])); e >= 0;
+		     e = map_next(&r->refs, e)) {
+			const struct item *it = &r->items[r->refs.ents[e].idx];
+			if (it->state == ST_OPEN && strcmp(r->refs.ents[e].key, l->key[k]) == 0 &&
+			    same_asset(r, l, it))
+				return r->refs.ents[e].idx;
+		}
+	}
+	return -1;
+}
+
+static int pass_reference(struct run *r)
+{
+	for (int i = 0; i < r->lines_n; i++) {
+		struct line *l = &r->lines[i];
+		amount_minor_t expected;
+		int it;
+		if (!is_top(l) || l->is_batch)
+			continue;
+		it = find_by_reference(r, l);
+		if (it < 0)
+			continue;
+		if (fee_ok(r, &r->accts[r->items[it].acct], r->items[it].amount_minor,
+		           l->amount_minor, &expected)) {
+			struct match m = { 0, &i, 1, &it, 1, NULL, NULL, 0 };
+			int rc = make_match(r, &m, r->items[it].amount_minor - l->amount_minor);
+			if (rc)
+				return rc;
+		} else {
+			l->ref_item = it;
+			r->items[it].hint_lines++;
+		}
+	}
+	return LG_OK;
+}
+
+static int counterparty_fits(const struct line *l, const struct item *it)
+{
+	if (!l->counterparty || !it->counterparty)
+		return 1;
+	return strcasecmp(l->counterparty, it->counterparty) == 0;
+}
+
+static int pass_amount(struct run *r)
+{
+	for (int i = 0; i < r->lines_n; i++) {
+		struct line *l = &r->lines[i];
+		int best = -1;
+		long best_gap = LONG_MAX;
+		/* A line that names an item by reference is that item's (a partial
+		 * credit, or a fee break), not a candidate for another. */
+		if (!is_top(l) || l->is_batch || l->day == LONG_MIN || l->ref_item >= 0)
+			continue;
+		for (int e = map_first(&r->amounts, hash_amount(l->amount_minor)); e >= 0;
+		     e = map_next(&r->amounts, e)) {
+			int idx = r->amounts.ents[e].idx;
+			const struct item *it = &r->items[idx];
+			long gap;
+			if (it->state != ST_OPEN || it->amount_minor != l->amount_minor ||
+			    !same_asset(r, l, it) || !counterparty_fits(l, it) ||
+			    it->day == LONG_MIN)
+				continue;
+			gap = labs(l->day - it->day);
+			if (gap > r->ch->window_days)
+				continue;
+			if (gap < best_gap || (gap == best_gap && idx < best)) {
+				best = idx;
+				best_gap = gap;
+			}
+		}
+		if (best >= 0) {
+			struct match m = { 1, &i, 1, &best, 1, NULL, NULL, 0 };
+			int rc = make_match(r, &m, 0);
+			if (rc)
+				return rc;
+		}
+	}
+	return LG_OK;
+}
+
+struct idx_list {
+	int *v;
+	int n, cap;
+};
+
+static int list_push(struct idx_list *s, int v)
+{
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 64;
+		int *p = realloc(s->v, (size_t)cap * sizeof *p);
+		if (!p)
+			return -1;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = v;
+	return 0;
+}
+
+static int list_has(const struct idx_list *s, int v)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i] == v)
+			return 1;
+	return 0;
+}
+
+/* The items a batch entry's children name, one each; 0 items if any child
+ * names none. */
+static int batch_children_items(struct run *r, const struct line *l,
+                                struct idx_list *set)
+{
+	set->n = 0;
+	for (int c = l->first_child; c >= 0; c = r->lines[c].next_sibling) {
+		int it = find_by_reference(r, &r->lines[c]);
+		if (it < 0 || list_has(set, it)) {
+			set->n = 0;
+			return 0;
+		}
+		if (list_push(set, it) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Open items whose batch id equals one of the line's references. */
+static int batch_id_items(struct run *r, const struct line *l, struct idx_list *set)
+{
+	const char *keys[LINE_KEYS + 2] = { l->batch_id, l->key[0], l->key[1],
+	                                    l->key[2], l->key[3], l->remittance };
+	set->n = 0;
+	for (size_t k = 0; k < sizeof keys / sizeof *keys && set->n == 0; k++) {
+		if (!keys[k])
+			continue;
+		for (int e = map_first(&r->batches, hash_str(keys[k])); e >= 0;
+		     e = map_next(&r->batches, e)) {
+			int idx = r->batches.ents[e].idx;
+			if (r->items[idx].state == ST_OPEN &&
+			    strcmp(r->batches.ents[e].key, keys[k]) == 0 &&
+			    same_asset(r, l, &r->items[idx]) && list_push(set, idx) != 0)
+				return -1;
+		}
+	}
+	/* Map chains run newest first; settle in journal order. */
+	for (int a = 0, b = set->n - 1; a < b; a++, b--) {
+		int t = set->v[a];
+		set->v[a] = set->v[b];
+		set->v[b] = t;
+	}
+	return 0;
+}
+
+struct subset {
+	const struct run *r;
+	const struct acct *a;
+	const int *cand;
+	int cand_n;
+	amount_minor_t target_minor;
+	long steps;
+	int pick[CLR_SUBSET_ITEMS_MAX], pick_n;
+	amount_minor_t fee_minor;
+};
+
+/* Depth-first, in journal order, bounded by CLR_SUBSET_STEPS_MAX. */
+static int subset_dfs(struct subset *s, int from, amount_minor_t sum)
+{
+	amount_minor_t expected;
+	if (s->pick_n >= 2 && fee_ok(s->r, s->a, sum, s->target_minor, &expected)) {
+		s->fee_minor = sum - s->target_minor;
+		return 1;
+	}
+	for (int i = from; i < s->cand_n; i++) {
+		if (++s->steps > CLR_SUBSET_STEPS_MAX)
+			return 0;
+		s->pick[s->pick_n++] = s->cand[i];
+		if (subset_dfs(s, i + 1, sum + s->r->items[s->cand[i]].amount_minor))
+			return 1;
+		s->pick_n--;
+	}
+	return 0;
+}
+
+static int subset_search(struct run *r, const struct line *l, const int *open_items,
+                         int open_n, struct idx_list *set)
+{
+	int cand[CLR_SUBSET_ITEMS_MAX], cand_n = 0;
+	struct subset s;
+	amount_minor_t cap_minor = abs_minor(l->amount_minor);
+
+	set->n = 0;
+	if (l->day == LONG_MIN)
+		return 0;
+	/* Fees are a small part of the gross: allow items up to a tenth more. */
+	cap_minor += cap_minor / 10;
+	for (int i = 0; i < open_n && cand_n < CLR_SUBSET_ITEMS_MAX; i++) {
+		const struct item *it = &r->items[open_items[i]];
+		if (it->state != ST_OPEN || !same_asset(r, l, it) || it->day == LONG_MIN ||
+		    labs(l->day - it->day) > r->ch->window_days ||
+		    (it->amount_minor < 0) != (l->amount_minor < 0) ||
+		    abs_minor(it->amount_minor) > cap_minor)
+			continue;
+		cand[cand_n++] = open_items[i];
+	}
+	if (cand_n < 2)
+		return 0;
+	memset(&s, 0, sizeof s);
+	s.r = r;
+	s.a = &r->accts[r->items[cand[0]].acct];
+	s.cand = cand;
+	s.cand_n = cand_n;
+	s.target_minor = l->amount_minor;
+	if (!subset_dfs(&s, 0, 0))
+		return 0;
+	for (int i = 0; i < s.pick_n; i++)
+		if (list_push(set, s.pick[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static int pass_one_to_many(struct run *r)
+{
+	struct idx_list set = { 0 }, open = { 0 };
+	int rc = LG_OK;
+
+	for (int i = 0; i < r->items_n; i++)
+		if (r->items[i].state == ST_OPEN && list_push(&open, i) != 0)
+			goto oom;
+	for (int i = 0; i < r->lines_n && !rc; i++) {
+		struct line *l = &r->lines[i];
+		amount_minor_t sum = 0, expected;
+		if (!is_top(l) || l->ref_item >= 0)
+			continue;
+		if (l->is_batch && batch_children_items(r, l, &set) != 0)
+			goto oom;
+		if ((!l->is_batch || set.n == 0) && batch_id_items(r, l, &set) != 0)
+			goto oom;
+		for (int k = 0; k < set.n; k++)
+			sum += r->items[set.v[k]].amount_minor;
+		if (set.n == 0 ||
+		    !fee_ok(r, &r->accts[r->items[set.v[0]].acct], sum, l->amount_minor,
+		            &expected)) {
+			if (subset_search(r, l, open.v, open.n, &set) != 0)
+				goto oom;
+			sum = 0;
+			for (int k = 0; k < set.n; k++)
+				sum += r->items[set.v[k]].amount_minor;
+		}
+		if (set.n > 0) {
+			struct match m = { 2, &i, 1, set.v, set.n, NULL, NULL, 0 };
+			rc = make_match(r, &m, sum - l->amount_minor);
+		}
+	}
+	free(set.v);
+	free(open.v);
+	return rc;
+oom:
+	free(set.v);
+	free(open.v);
+	return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+}
+
+/* Partial credits: several lines whose references name one item. */
+static int pass_many_to_one(struct run *r)
+{
+	struct idx_list group = { 0 };
+	int rc = LG_OK;
+
+	for (int i = 0; i < r->lines_n && !rc; i++) {
+		const struct line *l = &r->lines[i];
+		int it = l->ref_item;
+		amount_minor_t sum = 0, expected;
+		if (!is_top(l) || it < 0 || r->items[it].state != ST_OPEN ||
+		    r->items[it].hint_lines < 2)
+			continue;
+		group.n = 0;
+		for (int k = i; k < r->lines_n; k++)
+			if (is_top(&r->lines[k]) && r->lines[k].ref_item == it) {
+				if (list_push(&group, k) != 0) {
+					free(group.v);
+					return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+				}
+				sum += r->lines[k].amount_minor;
+			}
+		if (group.n >= 2 &&
+		    fee_ok(r, &r->accts[r->items[it].acct], r->items[it].amount_minor, sum,
+		           &expected)) {
+			struct match m = { 3, group.v, group.n, &it, 1, NULL, NULL, 0 };
+			rc = make_match(r, &m, r->items[it].amount_minor - sum);
+		}
+	}
+	free(group.v);
+	return rc;
+}
+
+/* --- breaks ------------------------------------------------------------- */
+static int cmp_item_amount(const void *a, const void *b, void *ctx)
+{
+	const struct item *items = ctx;
+	amount_minor_t x = items[*(const int *)a].amount_minor;
+	amount_minor_t y = items[*(const int *)b].amount_minor;
+	if (x != y)
+		return (x > y) - (x < y);
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static int cmp_line_amount(const void *a, const void *b, void *ctx)
+{
+	const struct line *lines = ctx;
+	amount_minor_t x = lines[*(const int *)a].amount_minor;
+	amount_minor_t y = lines[*(const int *)b].amount_minor;
+	if (x != y)
+		return (x > y) - (x < y);
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* Up to CLR_CANDIDATES_MAX entries of `sorted` (by amount) nearest to
+ * `target`, accepted by `fits`, written as text. */
+static void nearest(const struct run *r, const int *sorted, int n, int of_items,
+                    amount_minor_t target, const char *asset, char *out, size_t cap)
+{
+	int lo = 0, hi = n, found = 0;
+	size_t pos = 0;
+
+	out[0] = '\0';
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		amount_minor_t v = of_items ? r->items[sorted[mid]].amount_minor
+		                            : r->lines[sorted[mid]].amount_minor;
+		if (v < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int left = lo - 1, right = lo; found < CLR_CANDIDATES_MAX &&
+	     (left >= 0 || right < n);) {
+		int pick;
+		amount_minor_t dl = 0, dr = 0;
+		if (left >= 0)
+			dl = target - (of_items ? r->items[sorted[left]].amount_minor
+			                        : r->lines[sorted[left]].amount_minor);
+		if (right < n)
+			dr = (of_items ? r->items[sorted[right]].amount_minor
+			               : r->lines[sorted[right]].amount_minor) - target;
+		if (left >= 0 && (right >= n || dl <= dr))
+			pick = sorted[left--];
+		else
+			pick = sorted[right++];
+		char amount[AMOUNT_TEXT_MAX];
+		int w;
+		if (of_items) {
+			const struct item *it = &r->items[pick];
+			const struct acct *a = &r->accts[it->acct];
+			if (strcmp(a->asset, asset) != 0)
+				continue;
+			amount_format(it->amount_minor, a->scale, amount, sizeof amount);
+			w = snprintf(out + pos, cap - pos, "%s%s %s %s", found ? "; " : "",
+			             it->tx_id, amount, it->date);
+		} else {
+			const struct line *l = &r->lines[pick];
+			if (strcmp(l->asset, asset) != 0)
+				continue;
+			amount_format(l->amount_minor, l->scale, amount, sizeof amount);
+			w = snprintf(out + pos, cap - pos, "%sline %lld %s %s", found ? "; " : "",
+			             l->id, amount, l->date ? l->date : "-");
+		}
+		if (w < 0 || (size_t)w >= cap - pos)
+			break;
+		pos += (size_t)w;
+		found++;
+	}
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Another line of the same amount, date, counterparty and remittance. */
+static long long duplicate_of(const struct run *r, const struct map *by_amount,
+                              int idx)
+{
+	const struct line *l = &r->lines[idx];
+	long long best = 0;
+	for (int e = map_first(by_amount, hash_amount(l->amount_minor)); e >= 0;
+	     e = map_next(by_amount, e)) {
+		const struct line *o = &r->lines[by_amount->ents[e].idx];
+		if (o == l || o->amount_minor != l->amount_minor || !same_text(o->asset, l->asset) ||
+		    !same_text(o->date, l->date) ||
+		    !same_text(o->counterparty, l->counterparty) ||
+		    !same_text(o->remittance, l->remittance) || o->id > l->id)
+			continue;
+		if (!best || o->id < best)
+			best = o->id;
+	}
+	return best;
+}
+
+static int line_break(struct run *r, const struct map *by_amount, int i,
+                      const int *open_items, int open_n)
+{
+	const struct line *l = &r->lines[i];
+	const char *kind = "unknown";
+	char reason[512], cands[512], amount[AMOUNT_TEXT_MAX];
+	long long dup = duplicate_of(r, by_amount, i);
+
+	nearest(r, open_items, open_n, 1, l->amount_minor, l->asset, cands, sizeof cands);
+	if (l->ref_item >= 0 && r->items[l->ref_item].state == ST_OPEN) {
+		const struct item *it = &r->items[l->ref_item];
+		const struct acct *a = &r->accts[it->acct];
+		amount_minor_t expected;
+		char gross[AMOUNT_TEXT_MAX], fee[AMOUNT_TEXT_MAX], want[AMOUNT_TEXT_MAX];
+		fee_ok(r, a, it->amount_minor, l->amount_minor, &expected);
+		amount_format(it->amount_minor, a->scale, gross, sizeof gross);
+		amount_format(it->amount_minor - l->amount_minor, a->scale, fee, sizeof fee);
+		amount_format(expected, a->scale, want, sizeof want);
+		kind = r->ch->fee_bps >= 0 ? "fee" : "amount";
+		snprintf(reason, sizeof reason, "references %s of %s %s but the difference "
+		         "%s differs from the %s %s (tolerance from the channel's contract)",
+		         it->tx_id, gross, a->asset, fee,
+		         r->ch->fee_bps >= 0 ? "contract fee" : "expected", want);
+	} else if (dup) {
+		kind = "duplicate";
+		snprintf(reason, sizeof reason, "same amount, date, counterparty and text as "
+		         "line %lld: booked twice?", dup);
+	} else {
+		amount_format(l->amount_minor, l->scale, amount, sizeof amount);
+		snprintf(reason, sizeof reason, "no open item on %s matches %s %s by "
+		         "reference, by amount within %d days or as a batch",
+		         r->ch->clearing, amount, l->asset, r->ch->window_days);
+	}
+	r->stats->line_breaks++;
+	return clr_break_add(r->lg, r->date, r->ch->name, kind, l->id, 0, NULL,
+	                     l->amount_minor, l->asset, l->scale,
+	                     l->day == LONG_MIN ? 0 : r->day - l->day, reason, cands,
+	                     r->err);
+}
+
+static int item_break(struct run *r, int i, const int *open_lines, int open_n)
+{
+	const struct item *it = &r->items[i];
+	const struct acct *a = &r->accts[it->acct];
+	char reason[512], cands[512];
+	long age = r->day - it->day;
+
+	if (it->day == LONG_MIN || age < r->ch->settle_days)
+		return LG_OK;
+	nearest(r, open_lines, open_n, 0, it->amount_minor, a->asset, cands, sizeof cands);
+	snprintf(reason, sizeof reason, "%s of %s on %s not settled: expected within %d "
+	         "day(s), now %ld day(s) old", it->tx_id, it->date, a->code,
+	         r->ch->settle_days, age);
+	r->stats->item_breaks++;
+	return clr_break_add(r->lg, r->date, r->ch->name, "unsettled", 0, it->seq,
+	                     it->tx_id, it->amount_minor, a->asset, a->scale, age, reason,
+	                     cands, r->err);
+}
+
+static int record_breaks(struct run *r)
+{
+	struct idx_list items = { 0 }, lines = { 0 };
+	struct map by_amount = { 0 };
+	int rc = LG_OK;
+
+	for (int i = 0; i < r->items_n; i++)
+		if (r->items[i].state == ST_OPEN && list_push(&items, i) != 0)
+			goto oom;
+	for (int i = 0; i < r->lines_n; i++)
+		if (is_top(&r->lines[i]) && list_push(&lines, i) != 0)
+			goto oom;
+	if (items.n > 1)
+		qsort_r(items.v, (size_t)items.n, sizeof *items.v, cmp_item_amount, r->items);
+	if (lines.n > 1)
+		qsort_r(lines.v, (size_t)lines.n, sizeof *lines.v, cmp_line_amount, r->lines);
+	if (map_init(&by_amount, (size_t)r->lines_n) != 0)
+		goto oom;
+	for (int i = 0; i < r->lines_n; i++)
+		if (r->lines[i].parent_id == 0 && r->lines[i].state != ST_SKIP &&
+		    map_put(&by_amount, hash_amount(r->lines[i].amount_minor), NULL, i) != 0)
+			goto oom;
+	for (int i = 0; i < r->lines_n && !rc; i++)
+		if (is_top(&r->lines[i]))
+			rc = line_break(r, &by_amount, i, items.v, items.n);
+	for (int i = 0; i < r->items_n && !rc; i++)
+		if (r->items[i].state == ST_OPEN)
+			rc = item_break(r, i, lines.v, lines.n);
+	map_release(&by_amount);
+	free(items.v);
+	free(lines.v);
+	return rc;
+oom:
+	map_release(&by_amount);
+	free(items.v);
+	free(lines.v);
+	return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+}
+
+/* --- the run ------------------------------------------------------------ */
+static int build_maps(struct run *r)
+{
+	if (map_init(&r->refs, (size_t)r->items_n * 2) != 0 ||
+	    map_init(&r->batches, (size_t)r->items_n) != 0 ||
+	    map_init(&r->amounts, (size_t)r->items_n) != 0)
+		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	for (int i = 0; i < r->items_n; i++) {
+		const struct item *it = &r->items[i];
+		if (it->state != ST_OPEN)
+			continue;
+		if (map_put(&r->refs, hash_str(it->tx_id), it->tx_id, i) != 0 ||
+		    map_put(&r->amounts, hash_amount(it->amount_minor), NULL, i) != 0)
+			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+		for (int k = 0; k < ITEM_REFS; k++)
+			if (it->ref[k] && strcmp(it->ref[k], it->tx_id) != 0 &&
+			    map_put(&r->refs, hash_str(it->ref[k]), it->ref[k], i) != 0)
+				return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+		if (it->batch_id &&
+		    map_put(&r->batches, hash_str(it->batch_id), it->batch_id, i) != 0)
+			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	}
+	return LG_OK;
+}
+
+static void run_release(struct run *r)
+{
+	sqlite3_finalize(r->st_match);
+	sqlite3_finalize(r->st_mline);
+	sqlite3_finalize(r->st_mitem);
+	map_release(&r->refs);
+	map_release(&r->batches);
+	map_release(&r->amounts);
+	free(r->items);
+	free(r->lines);
+	free(r->json);
+	clr_arena_release(&r->arena);
+}
+
+/* Loads accounts, items and lines inside the caller's ledger transaction. */
+static int run_load(struct run *r)
+{
+	char list[sizeof r->ch->clearing];
+	char *save = NULL;
+	int rc;
+
+	r->json = malloc(SETTLE_JSON_MAX);
+	if (!r->json)
+		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	snprintf(list, sizeof list, "%s", r->ch->clearing);
+	for (char *tok = strtok_r(list, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
+		rc = load_account(r, tok);
+		if (rc)
+			return rc;
+		rc = load_items(r, r->accts_n - 1);
+		if (rc)
+			return rc;
+	}
+	if (r->accts_n == 0)
+		return lg_error_set(r->err, LG_EUSAGE, "channel '%s' has no clearing account",
+		                    r->ch->name);
+	rc = mark_items(r);
+	if (!rc)
+		rc = load_lines(r);
+	if (!rc)
+		rc = build_maps(r);
+	if (!rc)
+		rc = clr_prepare(r->lg, "INSERT INTO clearing_matches(channel, rule,"
+		                 " settlement_id, created_at, user, reason)"
+		                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &r->st_match, r->err);
+	if (!rc)
+		rc = clr_prepare(r->lg, "INSERT INTO clearing_match_lines(match_id, line_id)"
+		                 " VALUES(?1, ?2)", &r->st_mline, r->err);
+	if (!rc)
+		rc = clr_prepare(r->lg, "INSERT INTO clearing_match_items(match_id, item_seq)"
+		                 " VALUES(?1, ?2)", &r->st_mitem, r->err);
+	return rc;
+}
+
+static int run_start(struct run *r, ledger *lg, const clr_channel *ch,
+                     const char *date, clr_recon_stats *stats, lg_error *err)
+{
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	memset(stats, 0, sizeof *stats);
+	r->lg = lg;
+	r->ch = ch;
+	r->date = date;
+	r->day = clr_day_number(date);
+	r->stats = stats;
+	r->err = err;
+	clr_arena_init(&r->arena);
+	if (r->day == LONG_MIN)
+		return lg_error_set(err, LG_EUSAGE, "date '%s' is not a date like 2026-11-25",
+		                    date);
+	rc = clr_schema(lg, err);
+	if (!rc)
+		rc = ledger_begin(lg, err);
+	if (rc)
+		return rc;
+	rc = run_load(r);
+	if (rc) {
+		ledger_rollback(lg);
+		return rc;
+	}
+	for (int i = 0; i < r->lines_n; i++)
+		stats->lines += is_top(&r->lines[i]);
+	for (int i = 0; i < r->items_n; i++)
+		stats->items += r->items[i].state == ST_OPEN;
+	return LG_OK;
+}
+
+int clr_reconcile(ledger *lg, const clr_channel *ch, const char *date,
+                  clr_recon_stats *stats, lg_error *err)
+{
+	struct run r;
+	int rc = run_start(&r, lg, ch, date, stats, err);
+
+	if (rc) {
+		run_release(&r);
+		return rc;
+	}
+	rc = pass_reference(&r);
+	if (!rc)
+		rc = pass_amount(&r);
+	if (!rc)
+		rc = pass_one_to_many(&r);
+	if (!rc)
+		rc = pass_many_to_one(&r);
+	if (!rc)
+		rc = record_breaks(&r);
+	if (!rc)
+		rc = ledger_commit(lg, err);
+	else
+		ledger_rollback(lg);
+	run_release(&r);
+	return rc;
+}
+
+/* --- by hand ------------------------------------------------------------ */
+static int find_line(const struct run *r, long long id)
+{
+	for (int i = 0; i < r->lines_n; i++)
+		if (r->lines[i].id == id)
+			return i;
+	return -1;
+}
+
+static int find_item(const struct run *r, const char *tx_id)
+{
+	for (int i = 0; i < r->items_n; i++)
+		if (strcmp(r->items[i].tx_id, tx_id) == 0)
+			return i;
+	return -1;
+}
+
+static int manual_pick(struct run *r, const long long *line_ids, int lines_n,
+                       const char *const *tx_ids, int items_n, int *li, int *ii)
+{
+	for (int k = 0; k < lines_n; k++) {
+		int i = find_line(r, line_ids[k]);
+		if (i < 0)
+			return lg_error_set(r->err, LG_ENOINPUT, "statement line %lld is not a "
+			                    "line of channel '%s' dated on or before %s",
+			                    line_ids[k], r->ch->name, r->date);
+		if (r->lines[i].parent_id != 0)
+			return lg_error_set(r->err, LG_EDATA, "statement line %lld is part of "
+			                    "batch line %lld: match the batch", line_ids[k],
+			                    r->lines[i].parent_id);
+		if (r->lines[i].state == ST_MATCHED)
+			return lg_error_set(r->err, LG_EDATA, "statement line %lld is already "
+			                    "matched", line_ids[k]);
+		li[k] = i;
+	}
+	for (int k = 0; k < items_n; k++) {
+		int i = find_item(r, tx_ids[k]);
+		if (i < 0)
+			return lg_error_set(r->err, LG_ENOINPUT, "transaction '%s' has no open "
+			                    "item on %s", tx_ids[k], r->ch->clearing);
+		if (r->items[i].state != ST_OPEN)
+			return lg_error_set(r->err, LG_EDATA, "transaction '%s' is already "
+			                    "matched", tx_ids[k]);
+		if (strcmp(r->accts[r->items[i].acct].asset, r->lines[li[0]].asset) != 0)
+			return lg_error_set(r->err, LG_EDATA, "transaction '%s' is in %s, the "
+			                    "lines in %s", tx_ids[k], r->accts[r->items[i].acct].asset,
+			                    r->lines[li[0]].asset);
+		ii[k] = i;
+	}
+	return LG_OK;
+}
+
+int clr_match_manual(ledger *lg, const clr_channel *ch, const long long *line_ids,
+                     int lines_n, const char *const *tx_ids, int items_n,
+                     const char *reason, const char *user, long long *match_id_out,
+                     lg_error *err)
+{
+	int li[MATCH_MEMBERS_MAX], ii[MATCH_MEMBERS_MAX];
+	amount_minor_t lines_minor = 0, items_minor = 0;
+	clr_recon_stats stats;
+	char today[11];
+	struct run r;
+	int rc;
+
+	if (lines_n < 1 || items_n < 1 || lines_n > MATCH_MEMBERS_MAX ||
+	    items_n > MATCH_MEMBERS_MAX)
+		return lg_error_set(err, LG_EUSAGE, "a match needs 1 to %d lines and items",
+		                    MATCH_MEMBERS_MAX);
+	if (!reason || !reason[0])
+		return lg_error_set(err, LG_EUSAGE, "a manual match needs a reason");
+	snprintf(today, sizeof today, "%.10s", ledger_now(lg));
+	rc = run_start(&r, lg, ch, today, &stats, err);
+	if (rc) {
+		run_release(&r);
+		return rc;
+	}
+	rc = manual_pick(&r, line_ids, lines_n, tx_ids, items_n, li, ii);
+	for (int k = 0; !rc && k < lines_n; k++)
+		lines_minor += r.lines[li[k]].amount_minor;
+	for (int k = 0; !rc && k < items_n; k++)
+		items_minor += r.items[ii[k]].amount_minor;
+	if (!rc && items_minor != lines_minor && !ch->fee_account[0])
+		rc = lg_error_set(err, LG_EDATA, "lines and items differ and channel '%s' "
+		                  "has no fee account for the difference", ch->name);
+	if (!rc) {
+		struct match m = { 4, li, lines_n, ii, items_n, user, reason, 0 };
+		rc = make_match(&r, &m, items_minor - lines_minor);
+		if (!rc && stats.matches != 1)
+			rc = lg_error_set(err, LG_EDATA, "the ledger refused the settlement; "
+			                  "see clearbook breaks list");
+		*match_id_out = m.match_id;
+	}
+	if (!rc)
+		rc = ledger_commit(lg, err);
+	else
+		ledger_rollback(lg);
+	run_release(&r);
+	return rc;
+}
+
+/* Whether transaction `id` exists (*exists) and has a reversal (*reversed). */
+static int tx_state(ledger *lg, const char *id, int *exists, int *reversed,
+                    lg_error *err)
+{
+	static const char sql[] =
+		"SELECT EXISTS(SELECT 1 FROM transactions r WHERE r.ref_seq = t.seq"
+		" AND r.kind = 'reverse') FROM transactions t WHERE t.id = ?1";
+	sqlite3_stmt *st;
+	int rc = clr_prepare(lg, sql, &st, err), step;
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	*exists = step == SQLITE_ROW;
+	*reversed = *exists && sqlite3_column_int(st, 0);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = clr_sql_error(lg, err, "reading the journal");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int clr_reverse_once(ledger *lg, const char *id, const char *reason,
+                     const char *date, int *reversed_now, lg_error *err)
+{
+	int exists, reversed, rc = tx_state(lg, id, &exists, &reversed, err);
+
+	*reversed_now = 0;
+	if (rc)
+		return rc;
+	if (!exists)
+		return lg_error_set(err, LG_ENOINPUT, "transaction '%s' does not exist", id);
+	if (reversed)
+		return LG_OK;
+	rc = ledger_reverse(lg, id, reason, date, err);
+	if (!rc)
+		*reversed_now = 1;
+	return rc;
+}
+
+int clr_unmatch(ledger *lg, long long match_id, const char *reason,
+                const char *user, lg_error *err)
+{
+	static const char find_sql[] =
+		"SELECT m.settlement_id, EXISTS(SELECT 1 FROM clearing_unmatches u"
+		" WHERE u.match_id = m.id) FROM clearing_matches m WHERE m.id = ?1";
+	static const char add_sql[] =
+		"INSERT INTO clearing_unmatches(match_id, reversal_id, created_at, user,"
+		" reason) VALUES(?1, ?2, ?3, ?4, ?5)";
+	char settlement[LG_ID_MAX + 16], reversal[LG_ID_MAX + 32];
+	sqlite3_stmt *st = NULL;
+	int rc, step, undone, now;
+
+	if (!reason || !reason[0])
+		return lg_error_set(err, LG_EUSAGE, "an unmatch needs a reason");
+	rc = clr_schema(lg, err);
+	if (!rc)
+		rc = clr_prepare(lg, find_sql, &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, match_id);
+	step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		if (step != SQLITE_DONE)
+			return clr_sql_error(lg, err, "reading matches");
+		return lg_error_set(err, LG_ENOINPUT, "match %lld does not exist", match_id);
+	}
+	snprintf(settlement, sizeof settlement, "%s", sqlite3_column_text(st, 0));
+	undone = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	if (undone)
+		return lg_error_set(err, LG_EDATA, "match %lld is already undone", match_id);
+	/* The reversal commits first; if we die before the record below, the
+	 * next unmatch of the same match finds it reversed and records it. */
+	rc = clr_reverse_once(lg, settlement, reason, NULL, &now, err);
+	if (rc)
+		return rc;
+	snprintf(reversal, sizeof reversal, "%s:reversal", settlement);
+	rc = clr_prepare(lg, add_sql, &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, match_id);
+	sqlite3_bind_text(st, 2, reversal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ledger_now(lg), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, user ? user : "clearbook", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = clr_sql_error(lg, err, "recording the unmatch");
+	sqlite3_finalize(st);
+	return rc;
+}
