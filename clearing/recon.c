@@ -760,7 +760,7 @@ static int late_breaks(struct run *r, const struct match *m)
 		days = l0->day - it->day;
 		if (days <= r->ch->settle_days)
 			continue;
-		snprintf(reason, sizeof reason, "settled on %s by line %lld, %ld days after "
+		snprintf(reason, sizeof reason, "settled on %s by line %lld, %ld day(s) after "
 		         "its payment of %s (expected within %d)", l0->date, l0->id, days,
 		         it->date, r->ch->settle_days);
 		rc = clr_break_add(r->lg, r->date, r->ch->name, "late", l0->id, it->seq,
@@ -1274,6 +1274,12 @@ static int line_break(struct run *r, const struct map *by_amount, int i,
 		         r->ch->clearing, amount, l->asset, r->ch->window_days);
 	}
 	r->stats->line_breaks++;
+	if (l->ref_item >= 0 && r->items[l->ref_item].state == ST_OPEN)
+		return clr_break_add(r->lg, r->date, r->ch->name, kind, l->id,
+		                     r->items[l->ref_item].seq, r->items[l->ref_item].tx_id,
+		                     l->amount_minor, l->asset, l->scale,
+		                     l->day == LONG_MIN ? 0 : r->day - l->day, reason, cands,
+		                     r->err);
 	return clr_break_add(r->lg, r->date, r->ch->name, kind, l->id, 0, NULL,
 	                     l->amount_minor, l->asset, l->scale,
 	                     l->day == LONG_MIN ? 0 : r->day - l->day, reason, cands,
@@ -1287,7 +1293,9 @@ static int item_break(struct run *r, int i, const int *open_lines, int open_n)
 	char reason[512], cands[512];
 	long age = r->day - it->day;
 
-	if (it->day == LONG_MIN || age < r->ch->settle_days)
+	/* An item a line names by reference is that line's break (fee or amount
+	 * differs), not a second one. */
+	if (it->day == LONG_MIN || age < r->ch->settle_days || it->hint_lines > 0)
 		return LG_OK;
 	nearest(r, open_lines, open_n, 0, it->amount_minor, a->asset, cands, sizeof cands);
 	snprintf(reason, sizeof reason, "%s of %s on %s not settled: expected within %d "
