@@ -23,8 +23,9 @@
 #define CLR_INBOX_RULES_MAX 64
 #define CLR_NAME_MAX 64
 #define CLR_CANDIDATES_MAX 3      /* nearest candidates named per break */
-#define CLR_SUBSET_ITEMS_MAX 24   /* open items a subset search considers */
-#define CLR_SUBSET_STEPS_MAX 200000 /* bound on one subset search */
+#define CLR_SUBSET_ITEMS_MAX 16   /* open items a subset search considers */
+#define CLR_SUBSET_SCAN_MAX 256   /* open items it looks at to find them */
+#define CLR_SUBSET_STEPS_MAX 20000 /* bound on one subset search */
 
 /* How one channel settles (section [channel NAME] of the configuration). */
 typedef struct clr_channel {

@@ -998,37 +998,71 @@ static int batch_id_items(struct run *r, const struct line *l, struct idx_list *
 struct subset {
 	const struct run *r;
 	const struct acct *a;
-	const int *cand;
+	const int *cand;           /* largest first */
 	int cand_n;
-	amount_minor_t target_minor;
+	amount_minor_t target_minor, cap_minor;
 	long steps;
 	int pick[CLR_SUBSET_ITEMS_MAX], pick_n;
-	amount_minor_t fee_minor;
 };
 
-/* Depth-first, in journal order, bounded by CLR_SUBSET_STEPS_MAX. */
+/* Depth-first over the candidates, largest first, skipping any that would
+ * take the sum past the cap; bounded by CLR_SUBSET_STEPS_MAX steps. */
 static int subset_dfs(struct subset *s, int from, amount_minor_t sum)
 {
 	amount_minor_t expected;
-	if (s->pick_n >= 2 && fee_ok(s->r, s->a, sum, s->target_minor, &expected)) {
-		s->fee_minor = sum - s->target_minor;
+	if (s->pick_n >= 2 && fee_ok(s->r, s->a, sum, s->target_minor, &expected))
 		return 1;
-	}
 	for (int i = from; i < s->cand_n; i++) {
+		amount_minor_t next = sum + s->r->items[s->cand[i]].amount_minor;
 		if (++s->steps > CLR_SUBSET_STEPS_MAX)
 			return 0;
+		if (abs_minor(next) > s->cap_minor)
+			continue;
 		s->pick[s->pick_n++] = s->cand[i];
-		if (subset_dfs(s, i + 1, sum + s->r->items[s->cand[i]].amount_minor))
+		if (subset_dfs(s, i + 1, next))
 			return 1;
 		s->pick_n--;
 	}
 	return 0;
 }
 
+/* Open items sorted by asset, then size, then journal order: a subset
+ * search looks only at items no larger than its line. */
+static int cmp_open(const void *a, const void *b, void *ctx)
+{
+	const struct run *r = ctx;
+	const struct item *x = &r->items[*(const int *)a], *y = &r->items[*(const int *)b];
+	int c = strcmp(r->accts[x->acct].asset, r->accts[y->acct].asset);
+	amount_minor_t ax = abs_minor(x->amount_minor), ay = abs_minor(y->amount_minor);
+	if (c)
+		return c;
+	if (ax != ay)
+		return (ax > ay) - (ax < ay);
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* First index of `open` whose item is in another asset or larger than
+ * cap (the upper bound for `asset`, `cap`). */
+static int open_upper(const struct run *r, const int *open, int n, const char *asset,
+                      amount_minor_t cap)
+{
+	int lo = 0, hi = n;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		const struct item *it = &r->items[open[mid]];
+		int c = strcmp(r->accts[it->acct].asset, asset);
+		if (c < 0 || (c == 0 && abs_minor(it->amount_minor) <= cap))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int subset_search(struct run *r, const struct line *l, const int *open_items,
                          int open_n, struct idx_list *set)
 {
-	int cand[CLR_SUBSET_ITEMS_MAX], cand_n = 0;
+	int cand[CLR_SUBSET_ITEMS_MAX], cand_n = 0, scanned = 0;
 	struct subset s;
 	amount_minor_t cap_minor = abs_minor(l->amount_minor);
 
@@ -1037,12 +1071,15 @@ static int subset_search(struct run *r, const struct line *l, const int *open_it
 		return 0;
 	/* Fees are a small part of the gross: allow items up to a tenth more. */
 	cap_minor += cap_minor / 10;
-	for (int i = 0; i < open_n && cand_n < CLR_SUBSET_ITEMS_MAX; i++) {
+	for (int i = open_upper(r, open_items, open_n, l->asset, cap_minor) - 1;
+	     i >= 0 && cand_n < CLR_SUBSET_ITEMS_MAX && scanned < CLR_SUBSET_SCAN_MAX;
+	     i--, scanned++) {
 		const struct item *it = &r->items[open_items[i]];
-		if (it->state != ST_OPEN || !same_asset(r, l, it) || it->day == LONG_MIN ||
+		if (strcmp(r->accts[it->acct].asset, l->asset) != 0)
+			break;
+		if (it->state != ST_OPEN || it->day == LONG_MIN ||
 		    labs(l->day - it->day) > r->ch->window_days ||
-		    (it->amount_minor < 0) != (l->amount_minor < 0) ||
-		    abs_minor(it->amount_minor) > cap_minor)
+		    (it->amount_minor < 0) != (l->amount_minor < 0))
 			continue;
 		cand[cand_n++] = open_items[i];
 	}
@@ -1054,9 +1091,11 @@ static int subset_search(struct run *r, const struct line *l, const int *open_it
 	s.cand = cand;
 	s.cand_n = cand_n;
 	s.target_minor = l->amount_minor;
+	s.cap_minor = cap_minor;
 	if (!subset_dfs(&s, 0, 0))
 		return 0;
-	for (int i = 0; i < s.pick_n; i++)
+	/* Settle in journal order. */
+	for (int i = s.pick_n - 1; i >= 0; i--)
 		if (list_push(set, s.pick[i]) != 0)
 			return -1;
 	return 0;
@@ -1070,6 +1109,8 @@ static int pass_one_to_many(struct run *r)
 	for (int i = 0; i < r->items_n; i++)
 		if (r->items[i].state == ST_OPEN && list_push(&open, i) != 0)
 			goto oom;
+	if (open.n > 1)
+		qsort_r(open.v, (size_t)open.n, sizeof *open.v, cmp_open, r);
 	for (int i = 0; i < r->lines_n && !rc; i++) {
 		struct line *l = &r->lines[i];
 		amount_minor_t sum = 0, expected;
