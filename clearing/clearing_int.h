@@ -37,11 +37,13 @@ int clr_sql_error(ledger *lg, lg_error *err, const char *what);
 /* Days since 1970-01-01 of a valid "YYYY-MM-DD"; LONG_MIN if not valid. */
 long clr_day_number(const char *date);
 
-/* Records a break of `date` once (later identical calls are no-ops). */
-int clr_break_add(ledger *lg, const char *date, const char *channel,
-                  const char *kind, long long line_id, long long item_seq,
-                  const char *tx_id, amount_minor_t amount, const char *asset,
-                  int scale, long age_days, const char *reason,
+/* Records a break of `date` once (later identical calls are no-ops).  With
+ * `cache`, the prepared statement is kept there for the next call (the
+ * caller finalizes it). */
+int clr_break_add(ledger *lg, sqlite3_stmt **cache, const char *date,
+                  const char *channel, const char *kind, long long line_id,
+                  long long item_seq, const char *tx_id, amount_minor_t amount,
+                  const char *asset, int scale, long age_days, const char *reason,
                   const char *candidates, lg_error *err);
 
 /* Reverses transaction `id` unless it already is (then a no-op);

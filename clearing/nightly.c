@@ -388,7 +388,7 @@ int clr_apply_payment_statuses(ledger *lg, const char *date, long *rejected_out,
 		         code, text[0] ? ": " : "", text);
 		rc = clr_reverse_once(lg, tx_id, reason, date, &now, err);
 		if (!rc)
-			rc = clr_break_add(lg, date, "bank", "payout-rejected", 0,
+			rc = clr_break_add(lg, NULL, date, "bank", "payout-rejected", 0,
 			                   sqlite3_column_int64(st, 5), tx_id,
 			                   amount_decode(sqlite3_column_blob(st, 6)),
 			                   (const char *)sqlite3_column_text(st, 7),

@@ -92,7 +92,9 @@ struct run {
 	int pending;
 	clr_recon_stats *stats;
 	lg_error *err;
-	sqlite3_stmt *st_match, *st_mline, *st_mitem;
+	sqlite3_stmt *st_match, *st_mline, *st_mitem, *st_break;
+	char *text;                /* list text of a match being recorded */
+	size_t text_n, text_cap;
 	char *json;                /* settlement being built */
 };
 
@@ -579,6 +581,33 @@ static int fee_ok(const struct run *r, const struct acct *a, amount_minor_t item
 	return abs_minor(diff - expected) <= a->tolerance_minor;
 }
 
+struct idx_list {
+	int *v;
+	int n, cap;
+};
+
+static int list_push(struct idx_list *s, int v)
+{
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 64;
+		int *p = realloc(s->v, (size_t)cap * sizeof *p);
+		if (!p)
+			return -1;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = v;
+	return 0;
+}
+
+static int list_has(const struct idx_list *s, int v)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i] == v)
+			return 1;
+	return 0;
+}
+
 /* --- matching ----------------------------------------------------------- */
 static void json_str(char *buf, size_t cap, size_t *pos, const char *s)
 {
@@ -694,48 +723,114 @@ static size_t build_settlement(struct run *r, const struct match *m, char *id,
 	return pos + 1 < cap ? pos : 0;
 }
 
+/* Appends text to the run's growable list buffer; -1 when out of memory. */
+static int list_text(struct run *r, const char *text)
+{
+	size_t len = strlen(text);
+	if (r->text_n + len + 2 > r->text_cap) {
+		size_t cap = r->text_cap ? r->text_cap * 2 : 4096;
+		char *p;
+		while (cap < r->text_n + len + 2)
+			cap *= 2;
+		p = realloc(r->text, cap);
+		if (!p)
+			return -1;
+		r->text = p;
+		r->text_cap = cap;
+	}
+	if (r->text_n > 0)
+		r->text[r->text_n++] = ',';
+	memcpy(r->text + r->text_n, text, len + 1);
+	r->text_n += len;
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* The match's line ids (children included) or item ids, in ascending
+ * order, comma separated, into r->text. */
+static int match_text(struct run *r, const struct match *m, int of_items)
+{
+	struct idx_list v = { 0 };
+	int rc = 0;
+
+	r->text_n = 0;
+	if (list_text(r, "") != 0)
+		return -1;
+	for (int i = 0; i < (of_items ? m->items_n : m->lines_n) && !rc; i++) {
+		if (of_items) {
+			rc = list_push(&v, m->items[i]);
+			continue;
+		}
+		rc = list_push(&v, m->lines[i]);
+		for (int c = r->lines[m->lines[i]].first_child; c >= 0 && !rc;
+		     c = r->lines[c].next_sibling)
+			rc = list_push(&v, c);
+	}
+	if (v.n > 1)
+		qsort(v.v, (size_t)v.n, sizeof *v.v, cmp_int);
+	for (int i = 0; i < v.n && !rc; i++) {
+		char id[24];
+		if (of_items)
+			rc = list_text(r, r->items[v.v[i]].tx_id);
+		else {
+			snprintf(id, sizeof id, "%lld", r->lines[v.v[i]].id);
+			rc = list_text(r, id);
+		}
+	}
+	free(v.v);
+	return rc;
+}
+
+static int step_insert(struct run *r, sqlite3_stmt *st, long long a, long long b)
+{
+	int rc = LG_OK;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = clr_sql_error(r->lg, r->err, "recording a match");
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int insert_match_rows(struct run *r, const struct match *m,
                              const char *settlement_id, long long *match_id)
 {
 	sqlite3_stmt *st = r->st_match;
-	char reason[256];
+	int rc;
 
-	snprintf(reason, sizeof reason, "%s", m->reason ? m->reason : "automatic");
+	CLR_ASSERT(m->lines_n > 0 && m->items_n > 0);
 	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, clr_rule_names[m->rule], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, settlement_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, ledger_now(r->lg), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, m->user ? m->user : "clearbook", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, m->reason ? m->reason : reason, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return clr_sql_error(r->lg, r->err, "recording a match");
-	}
+	sqlite3_bind_text(st, 6, m->reason ? m->reason : "automatic", -1, SQLITE_STATIC);
+	if (match_text(r, m, 0) != 0)
+		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	sqlite3_bind_text(st, 7, r->text, -1, SQLITE_TRANSIENT);
+	if (match_text(r, m, 1) != 0)
+		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	sqlite3_bind_text(st, 8, r->text, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st) == SQLITE_DONE ? LG_OK
+	                                     : clr_sql_error(r->lg, r->err, "recording a match");
 	sqlite3_reset(st);
+	if (rc)
+		return rc;
 	*match_id = sqlite3_last_insert_rowid(ledger_sqlite(r->lg));
-	for (int i = 0; i < m->lines_n; i++) {
+	for (int i = 0; i < m->lines_n && !rc; i++) {
 		const struct line *l = &r->lines[m->lines[i]];
-		for (int c = m->lines[i]; c >= 0;
-		     c = c == m->lines[i] ? l->first_child : r->lines[c].next_sibling) {
-			sqlite3_bind_int64(r->st_mline, 1, *match_id);
-			sqlite3_bind_int64(r->st_mline, 2, r->lines[c].id);
-			if (sqlite3_step(r->st_mline) != SQLITE_DONE) {
-				sqlite3_reset(r->st_mline);
-				return clr_sql_error(r->lg, r->err, "recording a match");
-			}
-			sqlite3_reset(r->st_mline);
-		}
+		rc = step_insert(r, r->st_mline, *match_id, l->id);
+		for (int c = l->first_child; c >= 0 && !rc; c = r->lines[c].next_sibling)
+			rc = step_insert(r, r->st_mline, *match_id, r->lines[c].id);
 	}
-	for (int i = 0; i < m->items_n; i++) {
-		sqlite3_bind_int64(r->st_mitem, 1, *match_id);
-		sqlite3_bind_int64(r->st_mitem, 2, r->items[m->items[i]].seq);
-		if (sqlite3_step(r->st_mitem) != SQLITE_DONE) {
-			sqlite3_reset(r->st_mitem);
-			return clr_sql_error(r->lg, r->err, "recording a match");
-		}
-		sqlite3_reset(r->st_mitem);
-	}
-	return LG_OK;
+	for (int i = 0; i < m->items_n && !rc; i++)
+		rc = step_insert(r, r->st_mitem, *match_id, r->items[m->items[i]].seq);
+	return rc;
 }
 
 static void set_line_state(struct run *r, int idx, int state)
@@ -763,7 +858,7 @@ static int late_breaks(struct run *r, const struct match *m)
 		snprintf(reason, sizeof reason, "settled on %s by line %lld, %ld day(s) after "
 		         "its payment of %s (expected within %d)", l0->date, l0->id, days,
 		         it->date, r->ch->settle_days);
-		rc = clr_break_add(r->lg, r->date, r->ch->name, "late", l0->id, it->seq,
+		rc = clr_break_add(r->lg, &r->st_break, r->date, r->ch->name, "late", l0->id, it->seq,
 		                   it->tx_id, it->amount_minor, a->asset, a->scale, days,
 		                   reason, "", r->err);
 	}
@@ -795,7 +890,7 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 		for (int i = 0; i < m->lines_n; i++)
 			set_line_state(r, m->lines[i], ST_SKIP);
 		r->stats->other_breaks++;
-		return clr_break_add(r->lg, r->date, r->ch->name, "settlement-refused",
+		return clr_break_add(r->lg, &r->st_break, r->date, r->ch->name, "settlement-refused",
 		                     l0->id, r->items[m->items[0]].seq, NULL,
 		                     l0->amount_minor, l0->asset, l0->scale,
 		                     l0->day == LONG_MIN ? 0 : r->day - l0->day, e2.msg, "",
@@ -890,7 +985,7 @@ static int pass_amount(struct run *r)
 {
 	for (int i = 0; i < r->lines_n; i++) {
 		struct line *l = &r->lines[i];
-		int best = -1;
+		int best = -1, best_cp = 0;
 		long best_gap = LONG_MAX;
 		/* A line that names an item by reference is that item's (a partial
 		 * credit, or a fee break), not a candidate for another. */
@@ -901,16 +996,23 @@ static int pass_amount(struct run *r)
 			int idx = r->amounts.ents[e].idx;
 			const struct item *it = &r->items[idx];
 			long gap;
+			int cp;
+			/* Items of a batch settle with their batch, not one by one. */
 			if (it->state != ST_OPEN || it->amount_minor != l->amount_minor ||
 			    !same_asset(r, l, it) || !counterparty_fits(l, it) ||
-			    it->day == LONG_MIN)
+			    it->day == LONG_MIN || it->batch_id)
 				continue;
 			gap = labs(l->day - it->day);
 			if (gap > r->ch->window_days)
 				continue;
-			if (gap < best_gap || (gap == best_gap && idx < best)) {
+			/* The same counterparty on both sides beats an item that has
+			 * none; then the nearest date; then the earliest item. */
+			cp = l->counterparty && it->counterparty;
+			if (best < 0 || cp > best_cp ||
+			    (cp == best_cp && (gap < best_gap || (gap == best_gap && idx < best)))) {
 				best = idx;
 				best_gap = gap;
+				best_cp = cp;
 			}
 		}
 		if (best >= 0) {
@@ -921,33 +1023,6 @@ static int pass_amount(struct run *r)
 		}
 	}
 	return LG_OK;
-}
-
-struct idx_list {
-	int *v;
-	int n, cap;
-};
-
-static int list_push(struct idx_list *s, int v)
-{
-	if (s->n == s->cap) {
-		int cap = s->cap ? s->cap * 2 : 64;
-		int *p = realloc(s->v, (size_t)cap * sizeof *p);
-		if (!p)
-			return -1;
-		s->v = p;
-		s->cap = cap;
-	}
-	s->v[s->n++] = v;
-	return 0;
-}
-
-static int list_has(const struct idx_list *s, int v)
-{
-	for (int i = 0; i < s->n; i++)
-		if (s->v[i] == v)
-			return 1;
-	return 0;
 }
 
 /* The items a batch entry's children name, one each; 0 items if any child
@@ -1094,8 +1169,7 @@ static int subset_search(struct run *r, const struct line *l, const int *open_it
 	s.cap_minor = cap_minor;
 	if (!subset_dfs(&s, 0, 0))
 		return 0;
-	/* Settle in journal order. */
-	for (int i = s.pick_n - 1; i >= 0; i--)
+	for (int i = 0; i < s.pick_n; i++)
 		if (list_push(set, s.pick[i]) != 0)
 			return -1;
 	return 0;
@@ -1316,12 +1390,12 @@ static int line_break(struct run *r, const struct map *by_amount, int i,
 	}
 	r->stats->line_breaks++;
 	if (l->ref_item >= 0 && r->items[l->ref_item].state == ST_OPEN)
-		return clr_break_add(r->lg, r->date, r->ch->name, kind, l->id,
+		return clr_break_add(r->lg, &r->st_break, r->date, r->ch->name, kind, l->id,
 		                     r->items[l->ref_item].seq, r->items[l->ref_item].tx_id,
 		                     l->amount_minor, l->asset, l->scale,
 		                     l->day == LONG_MIN ? 0 : r->day - l->day, reason, cands,
 		                     r->err);
-	return clr_break_add(r->lg, r->date, r->ch->name, kind, l->id, 0, NULL,
+	return clr_break_add(r->lg, &r->st_break, r->date, r->ch->name, kind, l->id, 0, NULL,
 	                     l->amount_minor, l->asset, l->scale,
 	                     l->day == LONG_MIN ? 0 : r->day - l->day, reason, cands,
 	                     r->err);
@@ -1343,7 +1417,7 @@ static int item_break(struct run *r, int i, const int *open_lines, int open_n)
 	         "day(s), now %ld day(s) old", it->tx_id, it->date, a->code,
 	         r->ch->settle_days, age);
 	r->stats->item_breaks++;
-	return clr_break_add(r->lg, r->date, r->ch->name, "unsettled", 0, it->seq,
+	return clr_break_add(r->lg, &r->st_break, r->date, r->ch->name, "unsettled", 0, it->seq,
 	                     it->tx_id, it->amount_minor, a->asset, a->scale, age, reason,
 	                     cands, r->err);
 }
@@ -1417,12 +1491,14 @@ static void run_release(struct run *r)
 	sqlite3_finalize(r->st_match);
 	sqlite3_finalize(r->st_mline);
 	sqlite3_finalize(r->st_mitem);
+	sqlite3_finalize(r->st_break);
 	map_release(&r->refs);
 	map_release(&r->batches);
 	map_release(&r->amounts);
 	free(r->items);
 	free(r->lines);
 	free(r->json);
+	free(r->text);
 	clr_arena_release(&r->arena);
 }
 
@@ -1455,8 +1531,9 @@ static int run_load(struct run *r)
 		rc = build_maps(r);
 	if (!rc)
 		rc = clr_prepare(r->lg, "INSERT INTO clearing_matches(channel, rule,"
-		                 " settlement_id, created_at, user, reason)"
-		                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &r->st_match, r->err);
+		                 " settlement_id, created_at, user, reason, lines, items)"
+		                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &r->st_match,
+		                 r->err);
 	if (!rc)
 		rc = clr_prepare(r->lg, "INSERT INTO clearing_match_lines(match_id, line_id)"
 		                 " VALUES(?1, ?2)", &r->st_mline, r->err);

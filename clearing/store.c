@@ -15,19 +15,19 @@
 #include "../ledger/ledger_sql.h"
 
 static const char *const schema_sql =
+	/* A match lists its lines and items as text for reading; the two
+	 * lookup tables are keyed by line and by item, which is how the passes
+	 * and the break report ask. */
 	"CREATE TABLE IF NOT EXISTS clearing_matches(id INTEGER PRIMARY KEY,"
 	"  channel TEXT NOT NULL, rule TEXT NOT NULL, settlement_id TEXT NOT NULL"
-	"  UNIQUE, created_at TEXT NOT NULL, user TEXT NOT NULL, reason TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS clearing_match_lines(match_id INTEGER NOT NULL"
-	"  REFERENCES clearing_matches(id), line_id INTEGER NOT NULL,"
-	"  PRIMARY KEY(match_id, line_id)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS clearing_match_lines_line"
-	"  ON clearing_match_lines(line_id);"
-	"CREATE TABLE IF NOT EXISTS clearing_match_items(match_id INTEGER NOT NULL"
-	"  REFERENCES clearing_matches(id), item_seq INTEGER NOT NULL,"
-	"  PRIMARY KEY(match_id, item_seq)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS clearing_match_items_item"
-	"  ON clearing_match_items(item_seq);"
+	"  UNIQUE, created_at TEXT NOT NULL, user TEXT NOT NULL, reason TEXT NOT NULL,"
+	"  lines TEXT NOT NULL, items TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS clearing_match_lines(line_id INTEGER NOT NULL,"
+	"  match_id INTEGER NOT NULL REFERENCES clearing_matches(id),"
+	"  PRIMARY KEY(line_id, match_id)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS clearing_match_items(item_seq INTEGER NOT NULL,"
+	"  match_id INTEGER NOT NULL REFERENCES clearing_matches(id),"
+	"  PRIMARY KEY(item_seq, match_id)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS clearing_unmatches(match_id INTEGER PRIMARY KEY"
 	"  REFERENCES clearing_matches(id), reversal_id TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL, user TEXT NOT NULL, reason TEXT NOT NULL);"
@@ -116,10 +116,10 @@ long clr_day_number(const char *date)
 	return era * 146097 + doe - 719468;
 }
 
-int clr_break_add(ledger *lg, const char *date, const char *channel,
-                  const char *kind, long long line_id, long long item_seq,
-                  const char *tx_id, amount_minor_t amount, const char *asset,
-                  int scale, long age_days, const char *reason,
+int clr_break_add(ledger *lg, sqlite3_stmt **cache, const char *date,
+                  const char *channel, const char *kind, long long line_id,
+                  long long item_seq, const char *tx_id, amount_minor_t amount,
+                  const char *asset, int scale, long age_days, const char *reason,
                   const char *candidates, lg_error *err)
 {
 	static const char sql[] =
@@ -127,11 +127,13 @@ int clr_break_add(ledger *lg, const char *date, const char *channel,
 		" item_seq, tx_id, amount, asset, scale, age_days, reason, candidates)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 	unsigned char blob[AMOUNT_BLOB_BYTES];
-	sqlite3_stmt *st;
-	int rc = clr_prepare(lg, sql, &st, err);
+	sqlite3_stmt *st = cache ? *cache : NULL;
+	int rc = st ? LG_OK : clr_prepare(lg, sql, &st, err);
 
 	if (rc)
 		return rc;
+	if (cache)
+		*cache = st;
 	CLR_ASSERT(line_id > 0 || item_seq > 0 || tx_id != NULL);
 	amount_encode(amount, blob);
 	sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
@@ -150,7 +152,12 @@ int clr_break_add(ledger *lg, const char *date, const char *channel,
 	sqlite3_bind_text(st, 12, candidates ? candidates : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = clr_sql_error(lg, err, "recording a break");
-	sqlite3_finalize(st);
+	if (cache) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
 	return rc;
 }
 
@@ -217,13 +224,7 @@ int clr_matches_list(ledger *lg, const char *channel, clr_match_fn fn, void *ctx
 {
 	static const char sql[] =
 		"SELECT m.id, m.channel, m.rule, m.settlement_id, m.created_at, m.user,"
-		" m.reason,"
-		" (SELECT group_concat(line_id, ',') FROM (SELECT line_id FROM"
-		"   clearing_match_lines WHERE match_id = m.id ORDER BY line_id)),"
-		" (SELECT group_concat(t.id, ',') FROM (SELECT item_seq FROM"
-		"   clearing_match_items WHERE match_id = m.id ORDER BY item_seq) i"
-		"   JOIN transactions t ON t.seq = i.item_seq),"
-		" EXISTS(SELECT 1 FROM clearing_unmatches u WHERE u.match_id = m.id)"
+		" m.reason, m.lines, m.items, EXISTS(SELECT 1 FROM clearing_unmatches u WHERE u.match_id = m.id)"
 		" FROM clearing_matches m WHERE (?1 IS NULL OR m.channel = ?1)"
 		" ORDER BY m.id";
 	sqlite3_stmt *st;
