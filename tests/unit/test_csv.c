@@ -1,7 +1,9 @@
 /*
  * test_csv.c - the CSV reader, its profiles and the text decoder: every
- * shipped profile on its sample file and on the real channel files of the
- * corpus, each encoding, and the ways a file is refused.
+ * shipped profile on its fixture file (tests/fixtures/import/, copied from
+ * samples/inbox so that the sample world can change under us) and on the
+ * real channel files of the corpus, each encoding, and the ways a file is
+ * refused.
  *
  * Corpus files are read from $CLEARBOOK_CORPUS or ../shared/corpus; where
  * absent, those tests skip with a message.
@@ -144,7 +146,7 @@ static int corpus_path(const char *name, char *out, size_t cap)
 
 static void sample_path(const char *name, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/samples/inbox/2026-11-25/%s", root, name);
+	snprintf(out, cap, "%s/tests/fixtures/import/%s", root, name);
 }
 
 static int read_with(const char *profile, const char *path, imp_scale_fn sc,
@@ -283,7 +285,7 @@ static void corpus_oklink_unknown_token_is_named(void **state)
 	                       "'0xb74a****f0428d'"));
 }
 
-/* --- samples ------------------------------------------------------------ */
+/* --- fixtures (the sample inbox, copied) ------------------------------ */
 
 static void sample_bank_csv(void **state)
 {
