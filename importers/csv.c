@@ -108,6 +108,16 @@ struct csv_rd {
 	char bdate[CSV_DATE_MAX], vdate[CSV_DATE_MAX];
 	char asset[LG_ASSET_CODE_MAX + 1];
 	char raw[IMP_RAW_MAX];
+
+	/* Profiles with a [posting] template: each row becomes a transaction
+	 * handed to post (posting.c builds it). */
+	imp_post_fn post;
+	void *post_ctx;
+	long posted, replayed;
+	struct imp_template_cols tcols;
+	const char *vcell[CSV_FIELDS_MAX];
+	size_t vlen[CSV_FIELDS_MAX];
+	char tx_json[LG_LINE_MAX + 1];
 };
 
 /* --- errors -------------------------------------------------------------- */
@@ -142,7 +152,9 @@ static int col_fail(struct csv_rd *rd, int idx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (idx >= 0 && idx < rd->hdr.n)
+	if (idx < 0)
+		return csv_fail(rd, rd->rec_line, "%s", msg);
+	if (idx < rd->hdr.n)
 		name = rd->hdr.buf + rd->hdr.off[idx];
 	return csv_fail(rd, rd->rec_line, "column %d '%s': %s", idx + 1, name,
 	                msg);
@@ -731,6 +743,18 @@ static int take_header(struct csv_rd *rd)
 		if (rc != 0)
 			return rc;
 	}
+	if (rd->post) {
+		char why[LG_MSG_MAX];
+		struct imp_row_view v = { rd->vcell, rd->vlen, rd->hdr.n };
+
+		for (i = 0; i < rd->hdr.n; i++) {
+			rd->vcell[i] = rd->hdr.buf + rd->hdr.off[i];
+			rd->vlen[i] = rd->hdr.n_bytes[i];
+		}
+		if (imp_template_bind(&rd->pf->post, &v, &rd->tcols, why, sizeof why) != 0)
+			return csv_fail(rd, rd->rec_line, "%s (profile '%s')", why,
+			                rd->pf->name);
+	}
 	rd->have_header = 1;
 	return sink_begin(rd);
 }
@@ -840,6 +864,70 @@ static int row_refused(struct csv_rd *rd)
 	return 0;
 }
 
+/* The header index to name a ledger refusal by: the account column of the
+ * posting it names, the id's column for a conflict, else the amount's. */
+static int refusal_col(struct csv_rd *rd, const struct imp_template_out *o,
+                       const char *msg)
+{
+	const char *p = strstr(msg, "postings[");
+	int k;
+
+	if (p && sscanf(p, "postings[%d]", &k) == 1 && k >= 0 && k < o->postings)
+		return imp_template_col(&rd->pf->post, &rd->tcols, o->from[k]);
+	if (strstr(msg, "conflicts with") || strncmp(msg, "id", 2) == 0)
+		return imp_template_col(&rd->pf->post, &rd->tcols, -1);
+	return rd->col[IMP_COL_AMOUNT];
+}
+
+/* A checked row of a [posting] profile: its transaction, to the ledger.  A
+ * refusal, ours or the ledger's, is a refused row like any other. */
+static int take_posting(struct csv_rd *rd, const imp_line *ln)
+{
+	struct imp_row_view v = { rd->vcell, rd->vlen, rd->cur.n };
+	struct imp_template_out o = { rd->tx_json, sizeof rd->tx_json, 0, 0, { 0 } };
+	char why[LG_MSG_MAX];
+	lg_error perr;
+	int bad = -1, replayed = 0, scale = -1, rc;
+
+	for (int i = 0; i < rd->cur.n; i++) {
+		rd->vlen[i] = rd->cur.n_bytes[i];
+		rd->vcell[i] = strip_cell(rd->pf, rd->cur.buf + rd->cur.off[i], &rd->vlen[i]);
+	}
+	rc = scale_of(rd, ln->asset, &scale);
+	IMP_ASSERT(rc == 0); /* row_asset checked it */
+	lg_error_init(&rd->row_err);
+	rd->in_row = 1;
+	if (!ln->booking_date)
+		rc = col_fail(rd, rd->col[IMP_COL_BOOKING_DATE], "the date is empty");
+	else if (imp_template_row(&rd->pf->post, &rd->tcols, &v, ln->booking_date,
+	                          ln->asset, scale, ln->raw_json, &o, &bad, why,
+	                          sizeof why) != 0)
+		rc = col_fail(rd, bad, "%s", why);
+	rd->in_row = 0;
+	if (rc != 0)
+		return row_refused(rd);
+	lg_error_init(&perr);
+	rc = rd->post(rd->post_ctx, ln, o.json, o.len, &replayed, &perr);
+	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
+		lg_error_init(&rd->row_err);
+		rd->in_row = 1;
+		col_fail(rd, refusal_col(rd, &o, perr.msg), "%s", perr.msg);
+		rd->in_row = 0;
+		return row_refused(rd);
+	}
+	if (rc != 0) {
+		if (rd->err)
+			*rd->err = perr;
+		rd->rc = rc;
+		return rc;
+	}
+	if (replayed)
+		rd->replayed++;
+	else
+		rd->posted++;
+	return 0;
+}
+
 static int take_row(struct csv_rd *rd)
 {
 	imp_line ln;
@@ -864,6 +952,8 @@ static int take_row(struct csv_rd *rd)
 	track_dates(rd, ln.booking_date);
 	rd->rows++;
 	IMP_ASSERT(rd->begun && ln.raw_json[0] == '{');
+	if (rd->post)
+		return take_posting(rd, &ln);
 	/* Once a row is refused the file will not be staged: the sink sees no
 	 * more lines, and the rest is only checked. */
 	if (rd->refused > 0 || !rd->sink->line)
@@ -1079,17 +1169,18 @@ static int refused_summary(struct csv_rd *rd, int rc)
 {
 	char first[LG_MSG_MAX];
 	const char *rows = rd->refused == 1 ? "row" : "rows";
+	const char *done = rd->post ? "posted" : "staged";
 
 	IMP_ASSERT(rd->all && rd->refused > 0);
 	if (rc == 0 || rd->capped) {
 		if (rd->capped)
 			lg_error_set(rd->err, LG_EDATA, "%s: %ld %s refused, reading "
 			             "stopped at line %ld (at most %ld are reported); "
-			             "nothing was staged", rd->path, rd->refused, rows,
-			             rd->rec_line, CSV_REFUSED_MAX);
+			             "nothing was %s", rd->path, rd->refused, rows,
+			             rd->rec_line, CSV_REFUSED_MAX, done);
 		else
 			lg_error_set(rd->err, LG_EDATA, "%s: %ld %s refused; nothing "
-			             "was staged", rd->path, rd->refused, rows);
+			             "was %s", rd->path, rd->refused, rows, done);
 		if (rd->err)
 			rd->err->line = 0;
 		return LG_EDATA;
@@ -1097,7 +1188,7 @@ static int refused_summary(struct csv_rd *rd, int rc)
 	if (rd->err) {
 		snprintf(first, sizeof first, "%s", rd->err->msg);
 		lg_error_set(rd->err, rc, "%s (after %ld %s refused); nothing was "
-		             "staged", first, rd->refused, rows);
+		             "%s", first, rd->refused, rows, done);
 	}
 	return rc;
 }
@@ -1147,9 +1238,12 @@ struct csv_req {
 	int all;
 	imp_reject_fn reject;
 	void *reject_ctx;
+	imp_post_fn post;           /* NULL: rows are statement lines */
+	void *post_ctx;
+	long posted, replayed;      /* out: what post accepted */
 };
 
-static int csv_read(const struct csv_req *q, long *refused_out, lg_error *err)
+static int csv_read(struct csv_req *q, long *refused_out, lg_error *err)
 {
 	struct csv_rd *rd = NULL;
 	imp_text *t = NULL;
@@ -1183,10 +1277,15 @@ static int csv_read(const struct csv_req *q, long *refused_out, lg_error *err)
 	rd->all = q->all;
 	rd->reject = q->reject;
 	rd->reject_ctx = q->reject_ctx;
+	rd->post = q->post;
+	rd->post_ctx = q->post_ctx;
+	IMP_ASSERT(!rd->post || rd->pf->post.present);
 	for (i = 0; i < IMP_COL_COUNT; i++)
 		rd->col[i] = -1;
 	rc = csv_walk(rd, t);
 	*refused_out = rd->refused;
+	q->posted = rd->posted;
+	q->replayed = rd->replayed;
 	IMP_ASSERT(rd->refused == 0 || rc != 0);
 	csv_free(&rd->cp);
 out:
@@ -1204,7 +1303,7 @@ int imp_csv_read(const char *path, const imp_profile *profile,
                  lg_error *err)
 {
 	struct csv_req q = { path, profile, scale, scale_ctx, sink, 0, NULL,
-	                     NULL };
+	                     NULL, NULL, NULL, 0, 0 };
 	long refused = 0;
 
 	return csv_read(&q, &refused, err);
@@ -1216,11 +1315,37 @@ int imp_csv_read_all(const char *path, const imp_profile *profile,
                      lg_error *err)
 {
 	struct csv_req q = { path, profile, scale, scale_ctx, sink, 1, reject,
-	                     reject_ctx };
+	                     reject_ctx, NULL, NULL, 0, 0 };
 	long refused = 0;
 	int rc = csv_read(&q, &refused, err);
 
 	if (rejected_out)
 		*rejected_out = refused;
+	return rc;
+}
+
+int imp_csv_post_all(const char *path, const imp_profile *profile,
+                     imp_scale_fn scale, void *scale_ctx, imp_post_fn post,
+                     void *post_ctx, imp_reject_fn reject, void *reject_ctx,
+                     long *rejected_out, long *posted_out, long *replayed_out,
+                     lg_error *err)
+{
+	static const imp_sink no_lines = { NULL, NULL, NULL, NULL, NULL };
+	struct csv_req q = { path, profile, scale, scale_ctx, &no_lines, 1, reject,
+	                     reject_ctx, post, post_ctx, 0, 0 };
+	long refused = 0;
+	int rc;
+
+	IMP_ASSERT(post != NULL);
+	if (!profile->post.present)
+		return lg_error_set(err, LG_EUSAGE, "profile '%s' has no [posting] "
+		                    "template", profile->name);
+	rc = csv_read(&q, &refused, err);
+	if (rejected_out)
+		*rejected_out = refused;
+	if (posted_out)
+		*posted_out = q.posted;
+	if (replayed_out)
+		*replayed_out = q.replayed;
 	return rc;
 }
