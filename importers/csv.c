@@ -108,6 +108,7 @@ struct csv_rd {
 	char bdate[CSV_DATE_MAX], vdate[CSV_DATE_MAX];
 	char asset[LG_ASSET_CODE_MAX + 1];
 	char raw[IMP_RAW_MAX];
+	char raw_header[IMP_RAW_MAX];
 
 	/* Profiles with a [posting] template: each row becomes a transaction
 	 * handed to post (posting.c builds it). */
@@ -610,15 +611,34 @@ static int json_byte(struct csv_json *j, char c)
 	return 0;
 }
 
+/* Needs an escape in a JSON string. */
+static int json_special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
 static int json_string(struct csv_json *j, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	size_t i = 0;
 	int rc = json_byte(j, '"');
 
-	for (i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < n && rc == 0) {
+		size_t run = i;
+		unsigned char c;
 
+		/* Copy plain runs at once: this runs for every cell of a file. */
+		while (run < n && !json_special((unsigned char)s[run]))
+			run++;
+		if (run > i) {
+			if (j->len + (run - i) + 1 >= j->cap - CSV_JSON_RESERVE)
+				return -1;
+			memcpy(j->buf + j->len, s + i, run - i);
+			j->len += run - i;
+			i = run;
+			continue;
+		}
+		c = (unsigned char)s[i++];
 		if (c == '"' || c == '\\')
 			rc = json_byte(j, '\\') || json_byte(j, (char)c);
 		else if (c == '\n')
@@ -627,14 +647,56 @@ static int json_string(struct csv_json *j, const char *s, size_t n)
 			rc = json_byte(j, '\\') || json_byte(j, 't');
 		else if (c == '\r')
 			rc = json_byte(j, '\\') || json_byte(j, 'r');
-		else if (c < 0x20)
+		else
 			rc = json_byte(j, '\\') || json_byte(j, 'u') ||
 			     json_byte(j, '0') || json_byte(j, '0') ||
 			     json_byte(j, hex[c >> 4]) || json_byte(j, hex[c & 15]);
-		else
-			rc = json_byte(j, (char)c);
 	}
 	return rc || json_byte(j, '"');
+}
+
+/* The cells of `c` (the first `n`) as a JSON array of strings, into buf.
+ * An array too big for cap keeps the cells that fit and ends with
+ * {"#truncated":true}.  Staged lines keep their cells this way, beside the
+ * header kept once (ledger_stmt_statement.raw_header): half the bytes of
+ * writing every column name on every row. */
+static const char *cells_json(const struct csv_cells *c, int n, char *buf,
+                              size_t cap)
+{
+	struct csv_json j = { buf, cap, 1, 0 };
+	int i;
+
+	IMP_ASSERT(cap > 2 * CSV_JSON_RESERVE);
+	buf[0] = '[';
+	for (i = 0; i < n && !j.full; i++) {
+		size_t mark = j.len;
+
+		if ((j.len > 1 && json_byte(&j, ',') != 0) ||
+		    json_string(&j, c->buf + c->off[i], c->n_bytes[i]) != 0) {
+			j.len = mark;
+			j.full = 1;
+		}
+	}
+	IMP_ASSERT(j.len + CSV_JSON_RESERVE <= j.cap);
+	if (j.full)
+		j.len += (size_t)snprintf(buf + j.len, j.cap - j.len, "%s",
+		                          j.len > 1 ? ",{\"#truncated\":true}]" :
+		                          "{\"#truncated\":true}]");
+	else
+		buf[j.len++] = ']';
+	buf[j.len] = '\0';
+	return buf;
+}
+
+/* The row's cells as staged: beyond the header only up to the last
+ * non-empty cell (a trailing comma adds nothing). */
+static const char *row_cells(struct csv_rd *rd)
+{
+	int n = rd->cur.n;
+
+	while (n > rd->hdr.n && rd->cur.n_bytes[n - 1] == 0)
+		n--;
+	return cells_json(&rd->cur, n, rd->raw, sizeof rd->raw);
 }
 
 /* The row's header-to-cell pairs, cells as they stand in the file.  A row
@@ -712,6 +774,8 @@ static int sink_begin(struct csv_rd *rd)
 	st->seq_nb = -1;
 	st->scale = -1;
 	st->line_no = rd->rec_line;
+	st->raw_header = cells_json(&rd->hdr, rd->hdr.n, rd->raw_header,
+	                            sizeof rd->raw_header);
 	if (rd->pf->asset[0] != '\0') {
 		if (scale_of(rd, rd->pf->asset, &scale) != 0)
 			return csv_fail(rd, rd->rec_line, "unknown asset '%s' (the "
@@ -948,10 +1012,12 @@ static int take_row(struct csv_rd *rd)
 	ln.entry_index = rd->rows;
 	ln.child_index = -1;
 	ln.line_no = rd->rec_line;
-	ln.raw_json = row_json(rd);
+	/* A posted row keeps its fields as an object in the transaction's
+	 * metadata; a staged one as cells beside the header. */
+	ln.raw_json = rd->post ? row_json(rd) : row_cells(rd);
 	track_dates(rd, ln.booking_date);
 	rd->rows++;
-	IMP_ASSERT(rd->begun && ln.raw_json[0] == '{');
+	IMP_ASSERT(rd->begun && (ln.raw_json[0] == '{' || ln.raw_json[0] == '['));
 	if (rd->post)
 		return take_posting(rd, &ln);
 	/* Once a row is refused the file will not be staged: the sink sees no
