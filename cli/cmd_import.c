@@ -169,6 +169,42 @@ static int load_profile(struct import_opts *o)
 	return 0;
 }
 
+/* A feed posted straight to the ledger ([posting] profiles): each row is
+ * one transaction, inside the file's database transaction. */
+static int post_row(void *ctx, const imp_line *ln, const char *json, size_t len,
+                    int *replayed, lg_error *err)
+{
+	(void)ln;
+	return ledger_post_json(ctx, json, len, replayed, NULL, err);
+}
+
+/* Posts one file whose staging (the SHA-256 record) has begun: all rows
+ * or, at the first refusal anywhere in the file, nothing. */
+static int post_file(ledger *lg, const struct import_opts *o, const char *path)
+{
+	long refused = 0, posted = 0, replayed = 0;
+	lg_error err;
+	int rc;
+
+	lg_error_init(&err);
+	rc = imp_csv_post_all(path, o->csv, scale_of, lg, post_row, lg, print_reject,
+	                      NULL, &refused, &posted, &replayed, &err);
+	if (rc) {
+		ledger_stage_end(lg, 0, NULL);
+		fprintf(stderr, "clearbook: %s\n", err.msg);
+		if (refused == 0)
+			fprintf(stderr, "clearbook: %s: nothing was posted\n", path);
+		return rc;
+	}
+	rc = ledger_stage_end(lg, !o->dry_run, &err);
+	if (rc)
+		return cli_fail(&err);
+	printf("%s: %s%ld transaction(s) %s, %ld replayed (already posted)\n", path,
+	       o->dry_run ? "dry run, valid: " : "", posted,
+	       o->dry_run ? "would be posted" : "posted", replayed);
+	return 0;
+}
+
 static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 {
 	struct import_ctx c;
@@ -199,6 +235,8 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 		       path, sha);
 		return 0;
 	}
+	if (o->csv && imp_profile_posts(o->csv))
+		return post_file(lg, o, path);
 	rc = o->csv ? imp_csv_read_all(path, o->csv, scale_of, lg, &sink,
 	                               print_reject, NULL, &refused, &err)
 	            : imp_iso20022_read(path, scale_of, lg, &sink, &err);
@@ -237,7 +275,9 @@ int cmd_import(const cli_ctx *cx, int argc, char **argv)
 		"Profiles: iso20022 (camt.052, camt.053, camt.054 .001.02-.08 and later;\n"
 		"pain.002, told apart by namespace); CSV profiles under\n"
 		"importers/profiles/: bank-csv, card-settlement, alipay, alipay-merchant,\n"
-		"wechat, wechat-merchant, chain-transfers, disputes (see its README).\n"
+		"wechat, wechat-merchant, chain-transfers, disputes (see its README);\n"
+		"orders posts each row of an order feed to the ledger as a transaction\n"
+		"through its [posting] template instead of staging it.\n"
 		"  --profile-file FILE  a CSV profile of your own (INI)\n"
 		"  --set S.KEY=VALUE    override a profile key, e.g. --set\n"
 		"                       amount.own_address=0x7e2f... for chain-transfers\n"

@@ -108,6 +108,17 @@ struct csv_rd {
 	char bdate[CSV_DATE_MAX], vdate[CSV_DATE_MAX];
 	char asset[LG_ASSET_CODE_MAX + 1];
 	char raw[IMP_RAW_MAX];
+	char raw_header[IMP_RAW_MAX];
+
+	/* Profiles with a [posting] template: each row becomes a transaction
+	 * handed to post (posting.c builds it). */
+	imp_post_fn post;
+	void *post_ctx;
+	long posted, replayed;
+	struct imp_template_cols tcols;
+	const char *vcell[CSV_FIELDS_MAX];
+	size_t vlen[CSV_FIELDS_MAX];
+	char tx_json[LG_LINE_MAX + 1];
 };
 
 /* --- errors -------------------------------------------------------------- */
@@ -142,7 +153,9 @@ static int col_fail(struct csv_rd *rd, int idx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (idx >= 0 && idx < rd->hdr.n)
+	if (idx < 0)
+		return csv_fail(rd, rd->rec_line, "%s", msg);
+	if (idx < rd->hdr.n)
 		name = rd->hdr.buf + rd->hdr.off[idx];
 	return csv_fail(rd, rd->rec_line, "column %d '%s': %s", idx + 1, name,
 	                msg);
@@ -598,15 +611,34 @@ static int json_byte(struct csv_json *j, char c)
 	return 0;
 }
 
+/* Needs an escape in a JSON string. */
+static int json_special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
 static int json_string(struct csv_json *j, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	size_t i = 0;
 	int rc = json_byte(j, '"');
 
-	for (i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < n && rc == 0) {
+		size_t run = i;
+		unsigned char c;
 
+		/* Copy plain runs at once: this runs for every cell of a file. */
+		while (run < n && !json_special((unsigned char)s[run]))
+			run++;
+		if (run > i) {
+			if (j->len + (run - i) + 1 >= j->cap - CSV_JSON_RESERVE)
+				return -1;
+			memcpy(j->buf + j->len, s + i, run - i);
+			j->len += run - i;
+			i = run;
+			continue;
+		}
+		c = (unsigned char)s[i++];
 		if (c == '"' || c == '\\')
 			rc = json_byte(j, '\\') || json_byte(j, (char)c);
 		else if (c == '\n')
@@ -615,14 +647,56 @@ static int json_string(struct csv_json *j, const char *s, size_t n)
 			rc = json_byte(j, '\\') || json_byte(j, 't');
 		else if (c == '\r')
 			rc = json_byte(j, '\\') || json_byte(j, 'r');
-		else if (c < 0x20)
+		else
 			rc = json_byte(j, '\\') || json_byte(j, 'u') ||
 			     json_byte(j, '0') || json_byte(j, '0') ||
 			     json_byte(j, hex[c >> 4]) || json_byte(j, hex[c & 15]);
-		else
-			rc = json_byte(j, (char)c);
 	}
 	return rc || json_byte(j, '"');
+}
+
+/* The cells of `c` (the first `n`) as a JSON array of strings, into buf.
+ * An array too big for cap keeps the cells that fit and ends with
+ * {"#truncated":true}.  Staged lines keep their cells this way, beside the
+ * header kept once (ledger_stmt_statement.raw_header): half the bytes of
+ * writing every column name on every row. */
+static const char *cells_json(const struct csv_cells *c, int n, char *buf,
+                              size_t cap)
+{
+	struct csv_json j = { buf, cap, 1, 0 };
+	int i;
+
+	IMP_ASSERT(cap > 2 * CSV_JSON_RESERVE);
+	buf[0] = '[';
+	for (i = 0; i < n && !j.full; i++) {
+		size_t mark = j.len;
+
+		if ((j.len > 1 && json_byte(&j, ',') != 0) ||
+		    json_string(&j, c->buf + c->off[i], c->n_bytes[i]) != 0) {
+			j.len = mark;
+			j.full = 1;
+		}
+	}
+	IMP_ASSERT(j.len + CSV_JSON_RESERVE <= j.cap);
+	if (j.full)
+		j.len += (size_t)snprintf(buf + j.len, j.cap - j.len, "%s",
+		                          j.len > 1 ? ",{\"#truncated\":true}]" :
+		                          "{\"#truncated\":true}]");
+	else
+		buf[j.len++] = ']';
+	buf[j.len] = '\0';
+	return buf;
+}
+
+/* The row's cells as staged: beyond the header only up to the last
+ * non-empty cell (a trailing comma adds nothing). */
+static const char *row_cells(struct csv_rd *rd)
+{
+	int n = rd->cur.n;
+
+	while (n > rd->hdr.n && rd->cur.n_bytes[n - 1] == 0)
+		n--;
+	return cells_json(&rd->cur, n, rd->raw, sizeof rd->raw);
 }
 
 /* The row's header-to-cell pairs, cells as they stand in the file.  A row
@@ -700,6 +774,8 @@ static int sink_begin(struct csv_rd *rd)
 	st->seq_nb = -1;
 	st->scale = -1;
 	st->line_no = rd->rec_line;
+	st->raw_header = cells_json(&rd->hdr, rd->hdr.n, rd->raw_header,
+	                            sizeof rd->raw_header);
 	if (rd->pf->asset[0] != '\0') {
 		if (scale_of(rd, rd->pf->asset, &scale) != 0)
 			return csv_fail(rd, rd->rec_line, "unknown asset '%s' (the "
@@ -730,6 +806,18 @@ static int take_header(struct csv_rd *rd)
 		rc = find_column(rd, (enum imp_col)i);
 		if (rc != 0)
 			return rc;
+	}
+	if (rd->post) {
+		char why[LG_MSG_MAX];
+		struct imp_row_view v = { rd->vcell, rd->vlen, rd->hdr.n };
+
+		for (i = 0; i < rd->hdr.n; i++) {
+			rd->vcell[i] = rd->hdr.buf + rd->hdr.off[i];
+			rd->vlen[i] = rd->hdr.n_bytes[i];
+		}
+		if (imp_template_bind(&rd->pf->post, &v, &rd->tcols, why, sizeof why) != 0)
+			return csv_fail(rd, rd->rec_line, "%s (profile '%s')", why,
+			                rd->pf->name);
 	}
 	rd->have_header = 1;
 	return sink_begin(rd);
@@ -840,6 +928,70 @@ static int row_refused(struct csv_rd *rd)
 	return 0;
 }
 
+/* The header index to name a ledger refusal by: the account column of the
+ * posting it names, the id's column for a conflict, else the amount's. */
+static int refusal_col(struct csv_rd *rd, const struct imp_template_out *o,
+                       const char *msg)
+{
+	const char *p = strstr(msg, "postings[");
+	int k;
+
+	if (p && sscanf(p, "postings[%d]", &k) == 1 && k >= 0 && k < o->postings)
+		return imp_template_col(&rd->pf->post, &rd->tcols, o->from[k]);
+	if (strstr(msg, "conflicts with") || strncmp(msg, "id", 2) == 0)
+		return imp_template_col(&rd->pf->post, &rd->tcols, -1);
+	return rd->col[IMP_COL_AMOUNT];
+}
+
+/* A checked row of a [posting] profile: its transaction, to the ledger.  A
+ * refusal, ours or the ledger's, is a refused row like any other. */
+static int take_posting(struct csv_rd *rd, const imp_line *ln)
+{
+	struct imp_row_view v = { rd->vcell, rd->vlen, rd->cur.n };
+	struct imp_template_out o = { rd->tx_json, sizeof rd->tx_json, 0, 0, { 0 } };
+	char why[LG_MSG_MAX];
+	lg_error perr;
+	int bad = -1, replayed = 0, scale = -1, rc;
+
+	for (int i = 0; i < rd->cur.n; i++) {
+		rd->vlen[i] = rd->cur.n_bytes[i];
+		rd->vcell[i] = strip_cell(rd->pf, rd->cur.buf + rd->cur.off[i], &rd->vlen[i]);
+	}
+	rc = scale_of(rd, ln->asset, &scale);
+	IMP_ASSERT(rc == 0); /* row_asset checked it */
+	lg_error_init(&rd->row_err);
+	rd->in_row = 1;
+	if (!ln->booking_date)
+		rc = col_fail(rd, rd->col[IMP_COL_BOOKING_DATE], "the date is empty");
+	else if (imp_template_row(&rd->pf->post, &rd->tcols, &v, ln->booking_date,
+	                          ln->asset, scale, ln->raw_json, &o, &bad, why,
+	                          sizeof why) != 0)
+		rc = col_fail(rd, bad, "%s", why);
+	rd->in_row = 0;
+	if (rc != 0)
+		return row_refused(rd);
+	lg_error_init(&perr);
+	rc = rd->post(rd->post_ctx, ln, o.json, o.len, &replayed, &perr);
+	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
+		lg_error_init(&rd->row_err);
+		rd->in_row = 1;
+		col_fail(rd, refusal_col(rd, &o, perr.msg), "%s", perr.msg);
+		rd->in_row = 0;
+		return row_refused(rd);
+	}
+	if (rc != 0) {
+		if (rd->err)
+			*rd->err = perr;
+		rd->rc = rc;
+		return rc;
+	}
+	if (replayed)
+		rd->replayed++;
+	else
+		rd->posted++;
+	return 0;
+}
+
 static int take_row(struct csv_rd *rd)
 {
 	imp_line ln;
@@ -860,10 +1012,14 @@ static int take_row(struct csv_rd *rd)
 	ln.entry_index = rd->rows;
 	ln.child_index = -1;
 	ln.line_no = rd->rec_line;
-	ln.raw_json = row_json(rd);
+	/* A posted row keeps its fields as an object in the transaction's
+	 * metadata; a staged one as cells beside the header. */
+	ln.raw_json = rd->post ? row_json(rd) : row_cells(rd);
 	track_dates(rd, ln.booking_date);
 	rd->rows++;
-	IMP_ASSERT(rd->begun && ln.raw_json[0] == '{');
+	IMP_ASSERT(rd->begun && (ln.raw_json[0] == '{' || ln.raw_json[0] == '['));
+	if (rd->post)
+		return take_posting(rd, &ln);
 	/* Once a row is refused the file will not be staged: the sink sees no
 	 * more lines, and the rest is only checked. */
 	if (rd->refused > 0 || !rd->sink->line)
@@ -1079,17 +1235,18 @@ static int refused_summary(struct csv_rd *rd, int rc)
 {
 	char first[LG_MSG_MAX];
 	const char *rows = rd->refused == 1 ? "row" : "rows";
+	const char *done = rd->post ? "posted" : "staged";
 
 	IMP_ASSERT(rd->all && rd->refused > 0);
 	if (rc == 0 || rd->capped) {
 		if (rd->capped)
 			lg_error_set(rd->err, LG_EDATA, "%s: %ld %s refused, reading "
 			             "stopped at line %ld (at most %ld are reported); "
-			             "nothing was staged", rd->path, rd->refused, rows,
-			             rd->rec_line, CSV_REFUSED_MAX);
+			             "nothing was %s", rd->path, rd->refused, rows,
+			             rd->rec_line, CSV_REFUSED_MAX, done);
 		else
 			lg_error_set(rd->err, LG_EDATA, "%s: %ld %s refused; nothing "
-			             "was staged", rd->path, rd->refused, rows);
+			             "was %s", rd->path, rd->refused, rows, done);
 		if (rd->err)
 			rd->err->line = 0;
 		return LG_EDATA;
@@ -1097,7 +1254,7 @@ static int refused_summary(struct csv_rd *rd, int rc)
 	if (rd->err) {
 		snprintf(first, sizeof first, "%s", rd->err->msg);
 		lg_error_set(rd->err, rc, "%s (after %ld %s refused); nothing was "
-		             "staged", first, rd->refused, rows);
+		             "%s", first, rd->refused, rows, done);
 	}
 	return rc;
 }
@@ -1147,9 +1304,12 @@ struct csv_req {
 	int all;
 	imp_reject_fn reject;
 	void *reject_ctx;
+	imp_post_fn post;           /* NULL: rows are statement lines */
+	void *post_ctx;
+	long posted, replayed;      /* out: what post accepted */
 };
 
-static int csv_read(const struct csv_req *q, long *refused_out, lg_error *err)
+static int csv_read(struct csv_req *q, long *refused_out, lg_error *err)
 {
 	struct csv_rd *rd = NULL;
 	imp_text *t = NULL;
@@ -1183,10 +1343,15 @@ static int csv_read(const struct csv_req *q, long *refused_out, lg_error *err)
 	rd->all = q->all;
 	rd->reject = q->reject;
 	rd->reject_ctx = q->reject_ctx;
+	rd->post = q->post;
+	rd->post_ctx = q->post_ctx;
+	IMP_ASSERT(!rd->post || rd->pf->post.present);
 	for (i = 0; i < IMP_COL_COUNT; i++)
 		rd->col[i] = -1;
 	rc = csv_walk(rd, t);
 	*refused_out = rd->refused;
+	q->posted = rd->posted;
+	q->replayed = rd->replayed;
 	IMP_ASSERT(rd->refused == 0 || rc != 0);
 	csv_free(&rd->cp);
 out:
@@ -1204,7 +1369,7 @@ int imp_csv_read(const char *path, const imp_profile *profile,
                  lg_error *err)
 {
 	struct csv_req q = { path, profile, scale, scale_ctx, sink, 0, NULL,
-	                     NULL };
+	                     NULL, NULL, NULL, 0, 0 };
 	long refused = 0;
 
 	return csv_read(&q, &refused, err);
@@ -1216,11 +1381,37 @@ int imp_csv_read_all(const char *path, const imp_profile *profile,
                      lg_error *err)
 {
 	struct csv_req q = { path, profile, scale, scale_ctx, sink, 1, reject,
-	                     reject_ctx };
+	                     reject_ctx, NULL, NULL, 0, 0 };
 	long refused = 0;
 	int rc = csv_read(&q, &refused, err);
 
 	if (rejected_out)
 		*rejected_out = refused;
+	return rc;
+}
+
+int imp_csv_post_all(const char *path, const imp_profile *profile,
+                     imp_scale_fn scale, void *scale_ctx, imp_post_fn post,
+                     void *post_ctx, imp_reject_fn reject, void *reject_ctx,
+                     long *rejected_out, long *posted_out, long *replayed_out,
+                     lg_error *err)
+{
+	static const imp_sink no_lines = { NULL, NULL, NULL, NULL, NULL };
+	struct csv_req q = { path, profile, scale, scale_ctx, &no_lines, 1, reject,
+	                     reject_ctx, post, post_ctx, 0, 0 };
+	long refused = 0;
+	int rc;
+
+	IMP_ASSERT(post != NULL);
+	if (!profile->post.present)
+		return lg_error_set(err, LG_EUSAGE, "profile '%s' has no [posting] "
+		                    "template", profile->name);
+	rc = csv_read(&q, &refused, err);
+	if (rejected_out)
+		*rejected_out = refused;
+	if (posted_out)
+		*posted_out = q.posted;
+	if (replayed_out)
+		*replayed_out = q.replayed;
 	return rc;
 }

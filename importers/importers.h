@@ -125,4 +125,42 @@ int imp_csv_read_all(const char *path, const imp_profile *profile,
                      imp_reject_fn reject, void *reject_ctx, long *rejected_out,
                      lg_error *err);
 
+/* --- feeds posted straight to the ledger ([posting] profiles) ------------- */
+
+/* Whether the profile has a [posting] template (the `orders` profile):
+ * its rows are ledger transactions, read with imp_csv_post_all, not
+ * statement lines. */
+int imp_profile_posts(const imp_profile *p);
+
+/*
+ * Hears of one row's transaction: `json` (len bytes, NUL-terminated) is a
+ * record in ledger_post_json's format; `ln` is the row as a statement line
+ * would see it (its line_no, amount, asset, date, raw_json), borrowed for
+ * the call.  Returns 0 (*replayed set when the ledger already held the same
+ * transaction), LG_EDATA or LG_ENOINPUT when the ledger refused the record
+ * and it left nothing behind (the row is then reported and the read goes
+ * on), or any other code to stop the read.
+ */
+typedef int (*imp_post_fn)(void *ctx, const imp_line *ln, const char *json,
+                           size_t len, int *replayed, lg_error *err);
+
+/*
+ * Reads a CSV file through a profile with a [posting] template
+ * (importers/profiles/README.md): every data row is checked as in
+ * imp_csv_read_all, its transaction built from the template and handed to
+ * `post` in file order.  Every bad row, whether refused here (a bad cell)
+ * or by `post` (an overdraft, an id posted before with other content, an
+ * unknown account), goes to `reject` named "FILE:LINE: column N 'HEADER':
+ * reason" and the read goes on, so that one run names them all; rows after
+ * a refused one are still posted, to be checked, so the caller must then
+ * roll everything back: the file fails with LG_EDATA and the summary
+ * "FILE: N rows refused; nothing was posted".  *posted_out and
+ * *replayed_out (may be NULL) count what `post` accepted.
+ */
+int imp_csv_post_all(const char *path, const imp_profile *profile,
+                     imp_scale_fn scale, void *scale_ctx, imp_post_fn post,
+                     void *post_ctx, imp_reject_fn reject, void *reject_ctx,
+                     long *rejected_out, long *posted_out, long *replayed_out,
+                     lg_error *err);
+
 #endif

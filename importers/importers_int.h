@@ -69,6 +69,87 @@ enum imp_amount_mode {
 	IMP_AMOUNT_FROM_TO         /* unsigned amount; sign from own_address */
 };
 
+/* --- posting templates ([posting] of a profile: posting.c) ----------------- */
+
+#define IMP_POST_MAX 16         /* postings in a profile's template */
+#define IMP_TPL_PARTS_MAX 16    /* literal and {column} parts of one template */
+
+/* One template: literal text and {Header Name} references, as written.  In
+ * an amount expression the parts are only references, each added (neg 0)
+ * or subtracted (neg 1). */
+struct imp_tpl_part {
+	unsigned short off, len;    /* in text: the literal, or the header name */
+	int is_col;
+	int neg;
+};
+struct imp_tpl {
+	char text[IMP_PROFILE_VALUE_MAX];
+	int n;
+	struct imp_tpl_part part[IMP_TPL_PARTS_MAX];
+};
+struct imp_post_tpl {
+	int credit;                 /* 1: the amount is posted negative */
+	struct imp_tpl account, amount;
+};
+struct imp_template {
+	int present;                /* the profile has a [posting] section */
+	struct imp_tpl id, memo;
+	int n;
+	struct imp_post_tpl p[IMP_POST_MAX];
+};
+
+/* Parses one [posting] value into t: an id or memo (amount 0), or a
+ * "debit"/"credit" value "ACCOUNT AMOUNT" (post, its account and amount
+ * expression).  0, or -1 with the reason in why. */
+int imp_tpl_parse(struct imp_tpl *t, const char *text, int amount, char *why,
+                  size_t why_cap);
+int imp_tpl_parse_posting(struct imp_post_tpl *post, const char *text,
+                          char *why, size_t why_cap);
+
+/* The header index of every {column} of a template, bound once per file. */
+struct imp_template_cols {
+	int id[IMP_TPL_PARTS_MAX], memo[IMP_TPL_PARTS_MAX];
+	int account[IMP_POST_MAX][IMP_TPL_PARTS_MAX];
+	int amount[IMP_POST_MAX][IMP_TPL_PARTS_MAX];
+};
+
+/* The cells of one row, stripped, by header index; borrowed. */
+struct imp_row_view {
+	const char *const *cell;
+	const size_t *len;
+	int n;
+};
+
+/* Binds t's {column} names to the header `hdr` (n names).  0, or -1 with
+ * why naming the first name the header lacks. */
+int imp_template_bind(const struct imp_template *t, const struct imp_row_view *hdr,
+                      struct imp_template_cols *cols, char *why, size_t why_cap);
+
+/* What imp_template_row built: the transaction as one JSON object, and for
+ * each of its postings the template posting it came from (zero amounts are
+ * left out: the ledger refuses them). */
+struct imp_template_out {
+	char *json;                 /* caller's buffer of cap bytes */
+	size_t cap, len;
+	int postings;
+	int from[IMP_POST_MAX];
+};
+
+/* Expands t for one row: id, date (YYYY-MM-DD), memo, postings in `asset`
+ * at `scale` (debits positive, credits negative) and meta {"fields": raw}
+ * where raw is the row's header-to-cell JSON object.  A bad cell is -1
+ * with *bad_col its header index and the reason in why. */
+int imp_template_row(const struct imp_template *t, const struct imp_template_cols *cols,
+                     const struct imp_row_view *row, const char *date,
+                     const char *asset, int scale, const char *raw,
+                     struct imp_template_out *out, int *bad_col, char *why,
+                     size_t why_cap);
+
+/* The header index a ledger refusal of the row is best named by: the first
+ * column of posting i's account (i >= 0), else of the id. */
+int imp_template_col(const struct imp_template *t, const struct imp_template_cols *cols,
+                     int posting);
+
 struct imp_asset_map {
 	char key[IMP_FIELD_MAX / 8];     /* a symbol, or a contract address */
 	int contract;                    /* from [contracts] */
@@ -104,6 +185,7 @@ struct imp_profile {
 	int asset_map_only;                   /* unmapped asset: error */
 	int allow_exponent;                   /* "1.9E-4": shifted exactly */
 	int lenient_quotes;                   /* a quote inside a bare cell is text */
+	struct imp_template post;             /* [posting]: rows go to the ledger */
 };
 
 extern const char *const imp_col_names[IMP_COL_COUNT];

@@ -277,6 +277,33 @@ static int on_asset(struct load_ctx *c, const char *name, const char *value,
 	return 1;
 }
 
+/* [posting]: id, memo, then debit/credit postings in order. */
+static int on_posting(struct load_ctx *c, const char *name, const char *value)
+{
+	struct imp_template *t = &c->p->post;
+
+	t->present = 1;
+	if (strcmp(name, "id") == 0)
+		return imp_tpl_parse(&t->id, value, 0, c->why, sizeof c->why) == 0;
+	if (strcmp(name, "memo") == 0)
+		return imp_tpl_parse(&t->memo, value, 0, c->why, sizeof c->why) == 0;
+	if (strcmp(name, "debit") == 0 || strcmp(name, "credit") == 0) {
+		if (t->n >= IMP_POST_MAX) {
+			snprintf(c->why, sizeof c->why, "more than %d postings in "
+			         "[posting]", IMP_POST_MAX);
+			return 0;
+		}
+		t->p[t->n].credit = name[0] == 'c';
+		if (imp_tpl_parse_posting(&t->p[t->n], value, c->why, sizeof c->why) != 0)
+			return 0;
+		t->n++;
+		return 1;
+	}
+	snprintf(c->why, sizeof c->why, "unknown key '%s' in [posting] (id, memo, "
+	         "debit, credit)", name);
+	return 0;
+}
+
 static int on_pair(void *user, const char *section, const char *name,
                    const char *value)
 {
@@ -294,6 +321,8 @@ static int on_pair(void *user, const char *section, const char *name,
 		return on_asset(c, name, value, 0);
 	if (strcmp(section, "contracts") == 0)
 		return on_asset(c, name, value, 1);
+	if (strcmp(section, "posting") == 0)
+		return on_posting(c, name, value);
 	if (strcmp(section, "dates") == 0 && strcmp(name, "format") == 0)
 		return set_text(c, c->p->date_formats, sizeof c->p->date_formats,
 		                name, value);
@@ -337,6 +366,13 @@ static const char *profile_problem(const imp_profile *p)
 		return "header_match or skip_lines_before_header";
 	if (p->delimiter == '\0')
 		return "delimiter";
+	/* A transaction needs an id, a date and at least two postings. */
+	if (p->post.present && p->post.id.n == 0)
+		return "[posting] id";
+	if (p->post.present && p->post.n < 2)
+		return "[posting] debit and credit postings (two at least)";
+	if (p->post.present && p->columns[IMP_COL_BOOKING_DATE][0] == '\0')
+		return "booking_date (the transactions' date)";
 	return NULL;
 }
 
@@ -480,6 +516,12 @@ const char *imp_profile_channel(const imp_profile *p)
 {
 	IMP_ASSERT(p != NULL);
 	return p->channel;
+}
+
+int imp_profile_posts(const imp_profile *p)
+{
+	IMP_ASSERT(p != NULL);
+	return p->post.present;
 }
 
 const char *imp_profile_name(const imp_profile *p)

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,7 @@ struct imp_text {
 	long lines;                  /* newlines handed out so far */
 	int eof;
 	int started;                 /* BOM looked at */
+	int utf8;                    /* UTF-8 source: validated, not converted */
 };
 
 _Noreturn void imp_assert_fail(const char *what, const char *file, int line)
@@ -109,6 +111,11 @@ static int text_start(imp_text *t, lg_error *err)
 	}
 	if (to != t->from)
 		snprintf(t->from, sizeof t->from, "%s", to);
+	t->utf8 = strcmp(t->from, "UTF-8") == 0;
+	if (t->utf8) {
+		t->started = 1;
+		return 0;
+	}
 	t->cd = iconv_open("UTF-8", t->from);
 	if (t->cd == (iconv_t)-1)
 		return lg_error_set(err, LG_EINTERNAL, "%s: iconv cannot convert "
@@ -154,11 +161,13 @@ int imp_text_open(const char *path, const char *encoding, imp_text **out,
 
 static long count_newlines(const char *s, size_t n)
 {
+	const char *end = s + n;
 	long c = 0;
-	size_t i;
 
-	for (i = 0; i < n; i++)
-		c += s[i] == '\n';
+	while (s < end && (s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		c++;
+		s++;
+	}
 	return c;
 }
 
@@ -173,6 +182,82 @@ static int text_bad(imp_text *t, const char *buf, size_t produced,
 	if (err)
 		err->line = line;
 	return LG_EDATA;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes available): 1..4, 0 if
+ * it is cut short by n, -1 if it is invalid.  As strict as iconv: no
+ * overlong forms, no surrogates, nothing beyond U+10FFFF (RFC 3629). */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	int len;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xC2 || c > 0xF4)
+		return -1;
+	len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	for (int i = 1; i < len; i++) {
+		if ((size_t)i >= n)
+			return 0;
+		if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF))
+			return -1;
+	}
+	return len;
+}
+
+/*
+ * UTF-8 in, UTF-8 out: validated and copied without iconv, which would
+ * decode every byte to UCS-4 and back (a tenth of a CSV import's time).
+ * Returns like iconv: 0 when the input ran out, E2BIG when buf is full,
+ * EINVAL for a sequence cut by the end of the input, EILSEQ for an invalid
+ * one; in_pos stops at the sequence that could not be taken.
+ */
+static int utf8_copy(imp_text *t, char *buf, size_t cap, size_t *produced)
+{
+	const unsigned char *in = t->in;
+	size_t i = t->in_pos, end = t->in_len, o = *produced;
+	int rc = 0;
+
+	while (i < end) {
+		int len;
+		/* ASCII runs, eight bytes at a time */
+		while (i + 8 <= end && o + 8 <= cap) {
+			uint64_t w;
+			memcpy(&w, in + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			memcpy(buf + o, &w, 8);
+			i += 8;
+			o += 8;
+		}
+		if (i >= end)
+			break;
+		len = utf8_seq(in + i, end - i);
+		if (len <= 0) {
+			rc = len == 0 ? EINVAL : EILSEQ;
+			break;
+		}
+		if (o + (size_t)len > cap) {
+			rc = E2BIG;
+			break;
+		}
+		memcpy(buf + o, in + i, (size_t)len);
+		i += (size_t)len;
+		o += (size_t)len;
+	}
+	t->in_pos = i;
+	*produced = o;
+	return rc;
 }
 
 int imp_text_read(imp_text *t, char *buf, size_t cap, size_t *got,
@@ -205,9 +290,14 @@ int imp_text_read(imp_text *t, char *buf, size_t cap, size_t *got,
 			break; /* end of file */
 		outp = buf + produced;
 		outleft = cap - produced;
-		r = iconv(t->cd, &inp, &inleft, &outp, &outleft);
-		t->in_pos = (size_t)((unsigned char *)inp - t->in);
-		produced = (size_t)(outp - buf);
+		if (t->utf8) {
+			errno = utf8_copy(t, buf, cap, &produced);
+			r = errno ? (size_t)-1 : 0;
+		} else {
+			r = iconv(t->cd, &inp, &inleft, &outp, &outleft);
+			t->in_pos = (size_t)((unsigned char *)inp - t->in);
+			produced = (size_t)(outp - buf);
+		}
 		if (r != (size_t)-1) {
 			if (produced > 0)
 				break;

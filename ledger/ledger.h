@@ -229,6 +229,8 @@ int ledger_verify(ledger *lg, ledger_verify_result *res, lg_error *err);
  */
 #define LG_STMT_FIELD_MAX 1024   /* bytes kept of any one text field */
 #define LG_STMT_RAW_MAX 16384    /* bytes of the raw-fields JSON of one line */
+/* The SQL view statement_lines_raw(id, raw) gives every staged line's
+ * original fields as one JSON object, whatever the reader stored. */
 
 /* A statement, report or notification (camt.053 Stmt, camt.052 Rpt,
  * camt.054 Ntfctn).  Strings are borrowed for the duration of the call;
@@ -250,6 +252,11 @@ typedef struct ledger_stmt_statement {
 	amount_minor_t booked_sum_minor;
 	long booked_entries;
 	long line_no;               /* line of the statement's start tag */
+	/* CSV files: the header row as a JSON array of strings, stored once
+	 * with the statement; each line's raw_json is then the array of its
+	 * cells, in header order (statement_lines_raw pairs them up).  NULL
+	 * where each line's raw_json is a JSON object of its own (XML). */
+	const char *raw_header;
 } ledger_stmt_statement;
 
 /* One statement line: an entry (Ntry), or a child (TxDtls) of a batch
@@ -281,7 +288,9 @@ typedef struct ledger_stmt_line {
 	int reversal;               /* RvslInd true */
 	const char *charges;        /* charges as "AMOUNT CCY" list, or NULL */
 	long line_no;               /* line of the Ntry / TxDtls start tag */
-	const char *raw_json;       /* every field read, as a JSON object */
+	/* Every field read: a JSON object, or for CSV the array of the row's
+	 * cells (see raw_header). */
+	const char *raw_json;
 } ledger_stmt_line;
 
 /* One transaction status of a pain.002 payment status report. */
@@ -360,6 +369,7 @@ typedef struct ledger_staged_row {
 	int is_batch, reversal;
 	const char *file_name;
 	long line_no;
+	const char *raw;          /* the original fields, a JSON object */
 } ledger_staged_row;
 typedef int (*ledger_staged_fn)(void *ctx, const ledger_staged_row *row);
 /* Walks staged lines in staging order, filtered by channel and booking

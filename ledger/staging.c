@@ -24,7 +24,8 @@ static const char *const staging_sql =
 	"  NOT NULL, channel TEXT NOT NULL,"
 	"  account TEXT NOT NULL, message_type TEXT, msg_id TEXT, statement_id TEXT,"
 	"  seq_nb INTEGER, asset TEXT, from_date TEXT, to_date TEXT, opening BLOB,"
-	"  closing BLOB, booked_sum BLOB, booked_entries INTEGER, line_no INTEGER);"
+	"  closing BLOB, booked_sum BLOB, booked_entries INTEGER, line_no INTEGER,"
+	"  raw_header TEXT);"
 	"CREATE TABLE IF NOT EXISTS statement_lines(id INTEGER PRIMARY KEY,"
 	"  file_id INTEGER NOT NULL REFERENCES import_files(id),"
 	"  statement_no INTEGER NOT NULL, channel TEXT NOT NULL,"
@@ -37,8 +38,12 @@ static const char *const staging_sql =
 	"  tx_code TEXT, status TEXT, batch_id TEXT, return_reason TEXT,"
 	"  reversal INTEGER NOT NULL, charges TEXT, entry_index INTEGER,"
 	"  child_index INTEGER, line_no INTEGER, raw TEXT NOT NULL);"
-	"CREATE UNIQUE INDEX IF NOT EXISTS statement_lines_dedupe"
-	"  ON statement_lines(channel, account, dedupe_key);"
+	/* The entry's own key first: it tells rows apart at once, where the
+	 * channel and account, the same for a whole file, made every
+	 * comparison walk two equal strings first. */
+	"CREATE UNIQUE INDEX IF NOT EXISTS statement_lines_key"
+	"  ON statement_lines(dedupe_key, account, channel);"
+	"DROP INDEX IF EXISTS statement_lines_dedupe;"
 	"CREATE TABLE IF NOT EXISTS payment_statuses(id INTEGER PRIMARY KEY,"
 	"  file_id INTEGER NOT NULL REFERENCES import_files(id), message_type TEXT,"
 	"  msg_id TEXT, orig_msg_id TEXT, orig_pmt_inf_id TEXT, orig_instr_id TEXT,"
@@ -68,9 +73,41 @@ static const char *const staging_sql =
 	"CREATE TRIGGER IF NOT EXISTS breaks_no_delete BEFORE DELETE ON staging_breaks"
 	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;";
 
+/* The original fields of every line as one JSON object: CSV lines store
+ * their cells as an array beside the file's header (kept once, with the
+ * statement), so that staging a row does not write every column name. */
+#define RAW_OBJECT_SQL                                                         \
+	"CASE WHEN s.raw_header IS NOT NULL AND json_type(l.raw) = 'array'"          \
+	" THEN (SELECT json_group_object(coalesce(nullif(h.value, ''), '#' ||"      \
+	"  (c.key + 1)), c.value) FROM json_each(l.raw) c LEFT JOIN"                \
+	"  json_each(s.raw_header) h ON h.key = c.key WHERE c.type = 'text' AND"    \
+	"  (coalesce(h.value, '') <> '' OR c.value <> '')) ELSE l.raw END"
+static const char *const raw_view_sql =
+	"CREATE VIEW IF NOT EXISTS statement_lines_raw(id, raw) AS"
+	" SELECT l.id, " RAW_OBJECT_SQL
+	" FROM statement_lines l LEFT JOIN statements s ON s.file_id = l.file_id"
+	" AND s.statement_no = l.statement_no;";
+
+/* A ledger made before raw_header existed gets the column. */
+static int add_raw_header(ledger *lg, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT raw_header FROM statements LIMIT 0", -1,
+	                       &st, NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return LG_OK;
+	}
+	return lg_exec(lg, "ALTER TABLE statements ADD COLUMN raw_header TEXT", err);
+}
+
 int lg_staging_schema(ledger *lg, lg_error *err)
 {
-	return lg_exec(lg, staging_sql, err);
+	int rc = lg_exec(lg, staging_sql, err);
+
+	if (!rc)
+		rc = add_raw_header(lg, err);
+	return rc ? rc : lg_exec(lg, raw_view_sql, err);
 }
 
 /* Binds text or NULL. */
@@ -80,6 +117,15 @@ static void bind_opt(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, i);
+}
+
+/* For the staged-line insert, whose parameters lg_stmt has just cleared to
+ * NULL: text that stays alive until the step is bound without a copy, and
+ * an absent field is left NULL.  This runs for every line of a file. */
+static void bind_static(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
 static void bind_amount(sqlite3_stmt *st, int i, amount_minor_t v)
@@ -314,51 +360,85 @@ int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *s,
  * a different entry vanish as a "duplicate".  A child adds its position and
  * its own reference.  Without any reference a line is unique to its file.
  */
+/* Appends s (at most max bytes of it) to out at *len, keeping room for the
+ * NUL; the key is cut, never overrun. */
+static void key_put(char *out, size_t cap, size_t *len, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (n > cap - 1 - *len)
+		n = cap - 1 - *len;
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[*len] = '\0';
+}
+
 static void dedupe_key(ledger *lg, const ledger_stmt_line *ln, char *out, size_t cap)
 {
-	char amt[AMOUNT_TEXT_MAX];
+	char amt[AMOUNT_TEXT_MAX], num[32];
 	const char *ref = ln->provider_ref && ln->provider_ref[0] ? ln->provider_ref
 	                  : ln->entry_ref && ln->entry_ref[0] ? ln->entry_ref : NULL;
+	size_t len = 0;
 
-	amount_format_minor(ln->amount_minor, amt, sizeof amt);
+	LG_ASSERT(cap > 2 * LG_STMT_FIELD_MAX);
+	out[0] = '\0';
+	/* Built by hand, not with snprintf: this runs once per staged line. */
 	if (ln->child_index < 0) {
-		if (ref)
-			snprintf(out, cap, "%.1024s|%s|%s", ref,
-			         ln->booking_date ? ln->booking_date : "", amt);
-		else
+		if (ref) {
+			amount_format_minor(ln->amount_minor, amt, sizeof amt);
+			key_put(out, cap, &len, ref, 1024);
+			key_put(out, cap, &len, "|", 1);
+			key_put(out, cap, &len, ln->booking_date ? ln->booking_date : "", 16);
+			key_put(out, cap, &len, "|", 1);
+			key_put(out, cap, &len, amt, sizeof amt);
+		} else {
 			snprintf(out, cap, "file:%lld:entry:%ld", lg->stage.file_id,
 			         ln->entry_index);
+		}
 		return;
 	}
 	/* The child's position within its entry is part of the key: banks
 	 * repeat references such as "NOTPROVIDED" across a batch's children. */
-	snprintf(out, cap, "%.1024s/%ld:%.512s", lg->stage.parent_key, ln->child_index,
-	         ln->end_to_end_id ? ln->end_to_end_id : "");
+	snprintf(num, sizeof num, "/%ld:", ln->child_index);
+	key_put(out, cap, &len, lg->stage.parent_key, 1024);
+	key_put(out, cap, &len, num, sizeof num);
+	key_put(out, cap, &len, ln->end_to_end_id ? ln->end_to_end_id : "", 512);
 }
 
-static void bind_line_fields(sqlite3_stmt *st, const ledger_stmt_line *ln)
+/* amt and diff are the caller's, alive until the insert is stepped. */
+static void bind_line_fields(sqlite3_stmt *st, const ledger_stmt_line *ln,
+                             unsigned char amt[AMOUNT_BLOB_BYTES],
+                             unsigned char diff[AMOUNT_BLOB_BYTES])
 {
-	bind_opt(st, 9, ln->booking_date);
-	bind_opt(st, 10, ln->value_date);
-	bind_amount(st, 11, ln->amount_minor);
-	bind_opt(st, 12, ln->asset);
-	bind_opt(st, 13, ln->counterparty_name);
-	bind_opt(st, 14, ln->counterparty_account);
-	bind_opt(st, 15, ln->end_to_end_id);
-	bind_opt(st, 16, ln->instruction_id);
-	bind_opt(st, 17, ln->provider_ref);
-	bind_opt(st, 18, ln->uetr);
-	bind_opt(st, 19, ln->remittance);
-	bind_opt(st, 20, ln->tx_code);
-	bind_opt(st, 21, ln->status);
-	bind_opt(st, 22, ln->batch_id);
-	bind_opt(st, 23, ln->return_reason);
+	bind_static(st, 6, ln->entry_ref);
+	bind_static(st, 9, ln->booking_date);
+	bind_static(st, 10, ln->value_date);
+	amount_encode(ln->amount_minor, amt);
+	sqlite3_bind_blob(st, 11, amt, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+	bind_static(st, 12, ln->asset);
+	bind_static(st, 13, ln->counterparty_name);
+	bind_static(st, 14, ln->counterparty_account);
+	bind_static(st, 15, ln->end_to_end_id);
+	bind_static(st, 16, ln->instruction_id);
+	bind_static(st, 17, ln->provider_ref);
+	bind_static(st, 18, ln->uetr);
+	bind_static(st, 19, ln->remittance);
+	bind_static(st, 20, ln->tx_code);
+	bind_static(st, 21, ln->status);
+	bind_static(st, 22, ln->batch_id);
+	bind_static(st, 23, ln->return_reason);
 	sqlite3_bind_int(st, 24, ln->reversal ? 1 : 0);
-	bind_opt(st, 25, ln->charges);
+	bind_static(st, 25, ln->charges);
 	sqlite3_bind_int64(st, 26, ln->entry_index);
 	sqlite3_bind_int64(st, 27, ln->child_index);
 	sqlite3_bind_int64(st, 28, ln->line_no);
-	bind_opt(st, 29, ln->raw_json ? ln->raw_json : "{}");
+	bind_static(st, 29, ln->raw_json ? ln->raw_json : "{}");
+	sqlite3_bind_int(st, 8, ln->is_batch ? 1 : 0);
+	sqlite3_bind_int64(st, 30, ln->children);
+	if (ln->is_batch) {
+		amount_encode(ln->batch_difference_minor, diff);
+		sqlite3_bind_blob(st, 31, diff, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+	}
 }
 
 /* Which file staged the line with this key (in this file's channel and
@@ -389,6 +469,7 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
                       lg_error *err)
 {
 	char base[2 * LG_STMT_FIELD_MAX + 160], key[2 * LG_STMT_FIELD_MAX + 200];
+	unsigned char amt[AMOUNT_BLOB_BYTES], diff[AMOUNT_BLOB_BYTES];
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -408,21 +489,16 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 	sqlite3_bind_int64(st, 2, lg->stage.statement_no);
 	sqlite3_bind_text(st, 3, lg->stage.channel, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, lg->stage.account, -1, SQLITE_STATIC);
-	bind_opt(st, 6, ln->entry_ref);
 	if (ln->child_index >= 0 && lg->stage.parent_row > 0)
 		sqlite3_bind_int64(st, 7, lg->stage.parent_row);
-	sqlite3_bind_int(st, 8, ln->is_batch ? 1 : 0);
-	sqlite3_bind_int64(st, 30, ln->children);
-	if (ln->is_batch)
-		bind_amount(st, 31, ln->batch_difference_minor);
-	bind_line_fields(st, ln);
+	bind_line_fields(st, ln, amt, diff);
 	/* The same key twice in one file is two rows (exports repeat scrubbed
 	 * or batch-level references): the n-th occurrence is keyed "KEY#n", so
 	 * that the same rows in an overlapping export still meet their twins. */
 	for (int occ = 1;; occ++) {
 		long long owner = 0;
 		if (occ == 1)
-			snprintf(key, sizeof key, "%s", base);
+			memcpy(key, base, strlen(base) + 1);
 		else
 			snprintf(key, sizeof key, "%.2200s#%d", base, occ);
 		sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
@@ -441,7 +517,9 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 	if (ln->child_index < 0) {
 		lg->stage.parent_duplicate = rc == SQLITE_CONSTRAINT;
 		lg->stage.parent_row = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(lg->db) : 0;
-		snprintf(lg->stage.parent_key, sizeof lg->stage.parent_key, "%.1100s", key);
+		size_t kn = strnlen(key, sizeof lg->stage.parent_key - 1);
+		memcpy(lg->stage.parent_key, key, kn);
+		lg->stage.parent_key[kn] = '\0';
 	}
 	if (rc == SQLITE_CONSTRAINT) {
 		res->duplicates++;
@@ -562,8 +640,9 @@ int ledger_stage_statement_end(ledger *lg, const ledger_stmt_statement *s,
 	if (sqlite3_prepare_v2(lg->db, "INSERT INTO statements(statement_no, file_id, channel,"
 	                       " account, message_type, msg_id, statement_id, seq_nb, asset,"
 	                       " from_date, to_date, opening, closing, booked_sum,"
-	                       " booked_entries, line_no) VALUES(?14,?1,?2,?3,?4,?5,?6,?7,"
-	                       "?8,?9,?10,?11,?12,?13,?15,?16)", -1, &st, NULL) != SQLITE_OK)
+	                       " booked_entries, line_no, raw_header) VALUES(?14,?1,?2,?3,?4,"
+	                       "?5,?6,?7,?8,?9,?10,?11,?12,?13,?15,?16,?17)", -1, &st, NULL)
+	    != SQLITE_OK)
 		return lg_sql_error(lg, err, "staging a statement");
 	sqlite3_bind_int64(st, 1, lg->stage.file_id);
 	sqlite3_bind_text(st, 2, lg->stage.channel, -1, SQLITE_STATIC);
@@ -584,6 +663,7 @@ int ledger_stage_statement_end(ledger *lg, const ledger_stmt_statement *s,
 	sqlite3_bind_int64(st, 14, lg->stage.statement_no);
 	sqlite3_bind_int64(st, 15, s->booked_entries);
 	sqlite3_bind_int64(st, 16, s->line_no);
+	bind_opt(st, 17, s->raw_header);
 	return step_done(lg, st, "staging a statement", err);
 }
 
@@ -635,9 +715,9 @@ int ledger_staged_list(ledger *lg, const char *channel, const char *date,
 	                       " coalesce(a.scale, -1), l.counterparty_name, l.end_to_end_id,"
 	                       " l.provider_ref, l.remittance, l.status, l.batch_id,"
 	                       " coalesce(l.parent_id, 0), l.is_batch, l.reversal, f.name,"
-	                       " l.line_no FROM statement_lines l JOIN import_files f"
-	                       " ON f.id = l.file_id LEFT JOIN statements s ON s.file_id ="
-	                       " l.file_id AND s.statement_no = l.statement_no"
+	                       " l.line_no, " RAW_OBJECT_SQL " FROM statement_lines l JOIN"
+	                       " import_files f ON f.id = l.file_id LEFT JOIN statements s"
+	                       " ON s.file_id = l.file_id AND s.statement_no = l.statement_no"
 	                       " LEFT JOIN assets a ON a.code = l.asset"
 	                       " WHERE (?1 IS NULL OR l.channel = ?1)"
 	                       " AND (?2 IS NULL OR l.booking_date = ?2) ORDER BY l.id",
@@ -669,6 +749,7 @@ int ledger_staged_list(ledger *lg, const char *channel, const char *date,
 		r.reversal = sqlite3_column_int(st, 18);
 		r.file_name = col_text(st, 19);
 		r.line_no = (long)sqlite3_column_int64(st, 20);
+		r.raw = col_text(st, 21);
 		rc = fn(ctx, &r);
 		if (rc) {
 			sqlite3_finalize(st);

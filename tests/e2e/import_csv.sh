@@ -9,7 +9,7 @@ set -eu
 T=import_csv
 . "$ROOT/tests/e2e/lib/common.sh"
 
-inbox="$ROOT/samples/inbox/2026-11-25"
+inbox="$ROOT/tests/fixtures/import"
 corpus=${CLEARBOOK_CORPUS:-$ROOT/../shared/corpus}
 
 expect_exit 0 init

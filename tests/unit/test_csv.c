@@ -1,7 +1,9 @@
 /*
  * test_csv.c - the CSV reader, its profiles and the text decoder: every
- * shipped profile on its sample file and on the real channel files of the
- * corpus, each encoding, and the ways a file is refused.
+ * shipped profile on its fixture file (tests/fixtures/import/, copied from
+ * samples/inbox so that the sample world can change under us) and on the
+ * real channel files of the corpus, each encoding, and the ways a file is
+ * refused.
  *
  * Corpus files are read from $CLEARBOOK_CORPUS or ../shared/corpus; where
  * absent, those tests skip with a message.
@@ -16,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "../../importers/importers.h"
 
@@ -55,16 +59,52 @@ static int on_begin(void *ctx, const imp_statement *st, lg_error *err)
 	return 0;
 }
 
+/* The row's original fields as the header-to-cell object they stand for:
+ * the reader hands over the header once (st->raw_header) and each row's
+ * cells as an array, both JSON; cells beyond the header are "#N". */
+static void raw_object(const imp_statement *st, const char *cells, char *out,
+                       size_t cap)
+{
+	json_error_t jerr;
+	json_t *hdr = json_loads(st->raw_header, 0, &jerr);
+	json_t *row = json_loads(cells, 0, &jerr);
+	json_t *obj = json_object();
+	char *text;
+	size_t i;
+
+	assert_non_null(hdr);
+	assert_non_null(row);
+	assert_true(json_is_array(hdr) && json_is_array(row));
+	for (i = 0; i < json_array_size(row); i++) {
+		const char *h = i < json_array_size(hdr) ?
+		                json_string_value(json_array_get(hdr, i)) : NULL;
+		char key[32];
+		assert_non_null(json_string_value(json_array_get(row, i)));
+		if (!h || !h[0]) {
+			snprintf(key, sizeof key, "#%zu", i + 1);
+			h = key;
+		}
+		json_object_set(obj, h, json_array_get(row, i));
+	}
+	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	keep(out, cap, text);
+	free(text);
+	json_decref(obj);
+	json_decref(row);
+	json_decref(hdr);
+}
+
 static int on_line(void *ctx, const imp_statement *st, const imp_line *ln,
                    lg_error *err)
 {
 	struct got *g = ctx;
 	struct row *r;
-	(void)st; (void)err;
+	(void)err;
 	assert_int_equal(ln->entry_index, g->n);
 	assert_int_equal(ln->child_index, -1);
 	assert_non_null(ln->raw_json);
-	assert_true(ln->raw_json[0] == '{');
+	assert_non_null(st->raw_header);
+	assert_true(ln->raw_json[0] == '[' && st->raw_header[0] == '[');
 	if (g->n >= ROWS_KEPT)
 		return 0;
 	r = &g->rows[g->n++];
@@ -77,7 +117,7 @@ static int on_line(void *ctx, const imp_statement *st, const imp_line *ln,
 	keep(r->status, sizeof r->status, ln->status);
 	keep(r->batch, sizeof r->batch, ln->batch_id);
 	keep(r->tx_code, sizeof r->tx_code, ln->tx_code);
-	keep(r->raw, sizeof r->raw, ln->raw_json);
+	raw_object(st, ln->raw_json, r->raw, sizeof r->raw);
 	return 0;
 }
 
@@ -144,7 +184,7 @@ static int corpus_path(const char *name, char *out, size_t cap)
 
 static void sample_path(const char *name, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/samples/inbox/2026-11-25/%s", root, name);
+	snprintf(out, cap, "%s/tests/fixtures/import/%s", root, name);
 }
 
 static int read_with(const char *profile, const char *path, imp_scale_fn sc,
@@ -283,7 +323,7 @@ static void corpus_oklink_unknown_token_is_named(void **state)
 	                       "'0xb74a****f0428d'"));
 }
 
-/* --- samples ------------------------------------------------------------ */
+/* --- fixtures (the sample inbox, copied) ------------------------------ */
 
 static void sample_bank_csv(void **state)
 {
