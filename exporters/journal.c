@@ -133,8 +133,10 @@ static void write_directives(struct jnl_ctx *c)
 			continue;
 		fputs("commodity ", c->out);
 		put_commodity(c->out, c->v[i].asset);
-		fputs("\n    format ", c->out);
-		put_amount(c->out, 0, c->v[i].asset, c->v[i].scale);
+		/* hledger wants a decimal mark in a format, even with no decimals. */
+		fprintf(c->out, "\n    format 0.%.*s ",
+		        c->v[i].scale, "000000000000000000");
+		put_commodity(c->out, c->v[i].asset);
 		fputc('\n', c->out);
 	}
 	fputc('\n', c->out);
