@@ -53,6 +53,30 @@ struct outdir {
 	exp_manifest m;
 };
 
+/* Makes the directories above `path` that are missing (mkdir -p). */
+static int mkdir_parents(const char *path)
+{
+	char buf[EXPORT_PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	while (n > 0 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	for (size_t i = 1; i < n; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		buf[i] = '/';
+	}
+	return 0;
+}
+
 /* DIR is created, or must be an empty directory: an export never mixes
  * with, or overwrites, another. */
 static int outdir_open(struct outdir *d, const char *path)
@@ -61,6 +85,10 @@ static int outdir_open(struct outdir *d, const char *path)
 	struct dirent *e;
 
 	d->path = path;
+	if (mkdir_parents(path) != 0) {
+		fprintf(stderr, "clearbook: %s: %s\n", path, strerror(errno));
+		return LG_EIO;
+	}
 	if (mkdir(path, 0755) == 0) {
 		d->created = 1;
 		return 0;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Runs a parsed command body against an open ledger and closes it. */
 #define WITH_LEDGER(cx, create, lg, body)                                    \
@@ -445,7 +446,7 @@ int cmd_close_period(const cli_ctx *cx, int argc, char **argv)
 		"usage: clearbook close-period YYYY-MM [--key FILE [--seal-dir DIR]]\n"
 		"Records every account's closing balance and the chain head; postings\n"
 		"dated in or before the month are refused from then on. With --key, also\n"
-		"writes DIR/seal-YYYY-MM.json (default DIR '.'), the chain head and every\n"
+		"writes DIR/seal-YYYY-MM.json (DIR made if missing; default '.'), the chain head and every\n"
 		"closing balance signed with that Ed25519 key (see keygen), and its\n"
 		"signature DIR/seal-YYYY-MM.json.sig; `clearbook seal verify` checks it.\n";
 	const char *key = NULL, *dir = ".", *pos[1];
@@ -462,6 +463,10 @@ int cmd_close_period(const cli_ctx *cx, int argc, char **argv)
 	/* A key that cannot sign is found before the period is closed. */
 	if (key && exp_key_check(key, &err) != LG_OK)
 		return cli_fail(&err);
+	if (key && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "clearbook: --seal-dir %s: %s\n", dir, strerror(errno));
+		return LG_EIO;
+	}
 	rc = cli_open(cx, 0, &lg);
 	if (rc)
 		return rc;
