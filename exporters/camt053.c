@@ -173,7 +173,7 @@ static int write_balance(exp_xml *x, const exp_account *a, const char *code,
 	return rc;
 }
 
-static void write_account(exp_xml *x, const exp_account *a)
+static int write_account(exp_xml *x, const exp_account *a, lg_error *err)
 {
 	char iban[LG_META_MAX], name[LG_META_MAX], clip[CAMT_NAME_CHARS * 4 + 1];
 	char hex[LG_HASH_HEX], id[CAMT_ACCT_ID_CHARS + 1];
@@ -181,11 +181,14 @@ static void write_account(exp_xml *x, const exp_account *a)
 	exp_xml_open(x, "Acct", NULL, NULL);
 	exp_xml_open(x, "Id", NULL, NULL);
 	if (exp_meta_str(a->meta, "iban", iban, sizeof iban) == 1 && iban[0]) {
+		if (!exp_iban_valid(iban))
+			return lg_error_set(err, LG_EDATA, "account '%s': 'iban' in its meta is "
+			                    "not a valid IBAN", a->code);
 		exp_xml_leaf(x, "IBAN", NULL, NULL, iban);
 	} else {
 		/* Max34Text: a longer code is named by its hash, and in full in Nm. */
 		if (strlen(a->code) <= CAMT_ACCT_ID_CHARS) {
-			snprintf(id, sizeof id, "%s", a->code);
+			exp_copy(id, sizeof id, a->code);
 		} else {
 			EXP_ASSERT(exp_sha256_hex(a->code, strlen(a->code), hex) == 0);
 			snprintf(id, sizeof id, "sha256:%.27s", hex);
@@ -201,6 +204,7 @@ static void write_account(exp_xml *x, const exp_account *a)
 	exp_utf8_clip(name, CAMT_NAME_CHARS, clip, sizeof clip);
 	exp_xml_leaf(x, "Nm", NULL, NULL, clip);
 	exp_xml_close(x);
+	return LG_OK;
 }
 
 /* Sums for TxsSummry; |amounts| and the net in the holder's direction. */
@@ -335,8 +339,9 @@ static int write_statement(exp_xml *x, const struct camt_ctx *c, lg_error *err)
 	exp_xml_leaf(x, "FrDtTm", NULL, NULL, from_ts);
 	exp_xml_leaf(x, "ToDtTm", NULL, NULL, to_ts);
 	exp_xml_close(x);
-	write_account(x, a);
-	rc = write_balance(x, a, "OPBD", c->opening_minor, c->o->from, err);
+	rc = write_account(x, a, err);
+	if (!rc)
+		rc = write_balance(x, a, "OPBD", c->opening_minor, c->o->from, err);
 	if (!rc)
 		rc = write_balance(x, a, "CLBD", c->closing_minor, c->o->to, err);
 	if (!rc)

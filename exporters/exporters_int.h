@@ -52,6 +52,10 @@ void exp_utf8_clip(const char *s, long chars_max, char *buf, size_t cap);
  * LG_EDATA when the value does not fit. */
 int exp_amount_iso(amount_minor_t value, int scale, int frac_max, int digits_max,
                    char *buf, size_t cap, lg_error *err);
+/* ISO 13616 IBAN (the schemas' pattern and the mod-97 check digits) and
+ * ISO 9362 BIC (BICFIDec2014Identifier): 1 if valid. */
+int exp_iban_valid(const char *s);
+int exp_bic_valid(const char *s);
 /* ISO 4217 shape: three upper-case letters. */
 int exp_iso_ccy(const char *asset);
 

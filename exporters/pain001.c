@@ -45,49 +45,7 @@ struct pain_ctx {
 	lg_error *err;
 };
 
-/* --- checks on identifiers ------------------------------------------------ */
-
-/* pain.001 v10 IBAN2007Identifier plus the ISO 13616 mod-97 check digits. */
-static int iban_valid(const char *s)
-{
-	size_t len = strlen(s);
-	unsigned rem = 0;
-
-	if (len < 5 || len > 34)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		int up = ch >= 'A' && ch <= 'Z', dig = ch >= '0' && ch <= '9';
-		if ((i < 2 && !up) || (i >= 2 && i < 4 && !dig) ||
-		    (i >= 4 && !up && !dig && !(ch >= 'a' && ch <= 'z')))
-			return 0;
-	}
-	for (size_t k = 0; k < len; k++) {
-		char ch = s[(k + 4) % len];
-		if (ch >= 'a' && ch <= 'z')
-			ch = (char)(ch - 'a' + 'A');
-		if (ch >= 'A' && ch <= 'Z')
-			rem = (rem * 100 + (unsigned)(ch - 'A' + 10)) % 97;
-		else
-			rem = (rem * 10 + (unsigned)(ch - '0')) % 97;
-	}
-	return rem == 1;
-}
-
-/* BICFIDec2014Identifier: [A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})? */
-static int bic_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len != 8 && len != 11)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		int up = s[i] >= 'A' && s[i] <= 'Z', dig = s[i] >= '0' && s[i] <= '9';
-		if ((i >= 4 && i < 6) ? !up : !(up || dig))
-			return 0;
-	}
-	return 1;
-}
+/* --- checks on names ------------------------------------------------------- */
 
 static int name_valid(const char *s)
 {
@@ -142,10 +100,10 @@ static int debtor_check(const exp_party *d, lg_error *err)
 		return lg_error_set(err, LG_EUSAGE, "debtor: 'name' is missing or longer "
 		                    "than %d characters (--debtor-name or [debtor] name)",
 		                    PAIN_NAME_CHARS);
-	if (!iban_valid(d->iban))
+	if (!exp_iban_valid(d->iban))
 		return lg_error_set(err, LG_EUSAGE, "debtor: 'iban' '%s' is missing or not "
 		                    "a valid IBAN (--debtor-iban or [debtor] iban)", d->iban);
-	if (!bic_valid(d->bic))
+	if (!exp_bic_valid(d->bic))
 		return lg_error_set(err, LG_EUSAGE, "debtor: 'bic' '%s' is missing or not a "
 		                    "valid BIC (--debtor-bic or [debtor] bic)", d->bic);
 	return LG_OK;
@@ -188,11 +146,11 @@ static int creditor_load(ledger *lg, struct payment *p, const char *code,
 		                    "is missing or not 1..%d characters", p->merchant, code,
 		                    PAIN_NAME_CHARS);
 	exp_copy(p->cdtr.name, sizeof p->cdtr.name, v);
-	if (exp_meta_str(a.meta, "iban", v, sizeof v) != 1 || !iban_valid(v))
+	if (exp_meta_str(a.meta, "iban", v, sizeof v) != 1 || !exp_iban_valid(v))
 		return lg_error_set(err, LG_EDATA, "merchant '%s': 'iban' in the meta of %s "
 		                    "is missing or not a valid IBAN", p->merchant, code);
 	exp_copy(p->cdtr.iban, sizeof p->cdtr.iban, v);
-	if (exp_meta_str(a.meta, "bic", v, sizeof v) != 1 || !bic_valid(v))
+	if (exp_meta_str(a.meta, "bic", v, sizeof v) != 1 || !exp_bic_valid(v))
 		return lg_error_set(err, LG_EDATA, "merchant '%s': 'bic' in the meta of %s "
 		                    "is missing or not a valid BIC", p->merchant, code);
 	exp_copy(p->cdtr.bic, sizeof p->cdtr.bic, v);

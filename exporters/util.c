@@ -320,6 +320,48 @@ int exp_amount_iso(amount_minor_t value, int scale, int frac_max, int digits_max
 	return LG_OK;
 }
 
+/* pain.001 v10 IBAN2007Identifier plus the ISO 13616 mod-97 check digits. */
+int exp_iban_valid(const char *s)
+{
+	size_t len = strlen(s);
+	unsigned rem = 0;
+
+	if (len < 5 || len > 34)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		int up = ch >= 'A' && ch <= 'Z', dig = ch >= '0' && ch <= '9';
+		if ((i < 2 && !up) || (i >= 2 && i < 4 && !dig) ||
+		    (i >= 4 && !up && !dig && !(ch >= 'a' && ch <= 'z')))
+			return 0;
+	}
+	for (size_t k = 0; k < len; k++) {
+		char ch = s[(k + 4) % len];
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (ch >= 'A' && ch <= 'Z')
+			rem = (rem * 100 + (unsigned)(ch - 'A' + 10)) % 97;
+		else
+			rem = (rem * 10 + (unsigned)(ch - '0')) % 97;
+	}
+	return rem == 1;
+}
+
+/* BICFIDec2014Identifier: [A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})? */
+int exp_bic_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len != 8 && len != 11)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		int up = s[i] >= 'A' && s[i] <= 'Z', dig = s[i] >= '0' && s[i] <= '9';
+		if ((i >= 4 && i < 6) ? !up : !(up || dig))
+			return 0;
+	}
+	return 1;
+}
+
 int exp_iso_ccy(const char *asset)
 {
 	return strlen(asset) == 3 && asset[0] >= 'A' && asset[0] <= 'Z' &&
