@@ -194,6 +194,26 @@ static int f_journal(ledger *lg, const void *o, FILE *out, lg_error *err)
 
 /* --- running one export ---------------------------------------------------- */
 
+/* Appends " word", single-quoted for a POSIX shell when it holds anything
+ * but plain characters, so that the recorded command can be run again.
+ * Returns the bytes it would take (snprintf style). */
+static size_t shell_word(char *buf, size_t cap, const char *w)
+{
+	size_t o = 0;
+	int plain = w[0] != '\0' &&
+	            strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                      "0123456789_./:=@%+,-") == strlen(w);
+
+	if (plain)
+		return (size_t)snprintf(buf, cap, " %s", w);
+	o += (size_t)snprintf(buf, cap, " '");
+	for (; *w && o < cap; w++)
+		o += (size_t)snprintf(buf + o, cap - o, *w == '\'' ? "'\\''" : "%c", *w);
+	if (o < cap)
+		o += (size_t)snprintf(buf + o, cap - o, "'");
+	return o;
+}
+
 /* The command as recorded in the manifest: argv without where the files go
  * and which key signed them, so that two exports of the same ledger state
  * have identical manifests. */
@@ -208,7 +228,7 @@ static void command_text(int argc, char **argv, char *buf, size_t cap)
 		}
 		if (strncmp(argv[i], "--out=", 6) == 0 || strncmp(argv[i], "--key=", 6) == 0)
 			continue;
-		o += (size_t)snprintf(buf + o, cap - o, " %s", argv[i]);
+		o += shell_word(buf + o, cap - o, argv[i]);
 	}
 }
 
