@@ -4,9 +4,12 @@
  */
 #include "cli.h"
 
+#include "../exporters/exporters.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Runs a parsed command body against an open ledger and closes it. */
 #define WITH_LEDGER(cx, create, lg, body)                                    \
@@ -440,16 +443,43 @@ int cmd_reverse(const cli_ctx *cx, int argc, char **argv)
 int cmd_close_period(const cli_ctx *cx, int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: clearbook close-period YYYY-MM\n"
+		"usage: clearbook close-period YYYY-MM [--key FILE [--seal-dir DIR]]\n"
 		"Records every account's closing balance and the chain head; postings\n"
-		"dated in or before the month are refused from then on.\n";
-	const char *pos[1];
+		"dated in or before the month are refused from then on. With --key, also\n"
+		"writes DIR/seal-YYYY-MM.json (DIR made if missing; default '.'), the chain head and every\n"
+		"closing balance signed with that Ed25519 key (see keygen), and its\n"
+		"signature DIR/seal-YYYY-MM.json.sig; `clearbook seal verify` checks it.\n";
+	const char *key = NULL, *dir = ".", *pos[1];
+	struct cli_opt opts[] = { { "--key", &key, NULL }, { "--seal-dir", &dir, NULL },
+	                          { NULL, NULL, NULL } };
+	char path[4096];
 	lg_error err;
 	ledger *lg;
-	int n, rc = cli_parse(argc, argv, NULL, pos, 1, 1, &n, usage);
+	int n, rc = cli_parse(argc, argv, opts, pos, 1, 1, &n, usage);
 
 	if (rc)
 		return rc == CLI_HELP ? 0 : rc;
 	lg_error_init(&err);
-	WITH_LEDGER(cx, 0, lg, done(ledger_close_period(lg, pos[0], &err), &err));
+	/* A key that cannot sign is found before the period is closed. */
+	if (key && exp_key_check(key, &err) != LG_OK)
+		return cli_fail(&err);
+	if (key && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "clearbook: --seal-dir %s: %s\n", dir, strerror(errno));
+		return LG_EIO;
+	}
+	rc = cli_open(cx, 0, &lg);
+	if (rc)
+		return rc;
+	rc = ledger_close_period(lg, pos[0], &err);
+	if (rc == LG_OK && key) {
+		rc = exp_seal_write(lg, pos[0], key, dir, path, sizeof path, &err);
+		if (rc)
+			fprintf(stderr, "clearbook: period %s is closed, but its seal was not "
+			        "written; run 'clearbook seal write %s --key FILE'\n", pos[0],
+			        pos[0]);
+		else
+			printf("sealed %s: %s\n", pos[0], path);
+	}
+	ledger_close(lg);
+	return done(rc, &err);
 }
