@@ -190,7 +190,7 @@ static amount_minor_t column_minor(sqlite3_stmt *st, int col)
 	char why[64];
 
 	if (t && amount_parse(t, strlen(t), 0, &v, why, sizeof why) != 0)
-		FRONT_ASSERT(!"front_purchases holds a bad amount");
+		front_assert_fail("front_purchases holds a bad amount", __FILE__, __LINE__);
 	return v;
 }
 

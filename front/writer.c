@@ -1377,7 +1377,7 @@ static void run_op(front_writer *w, front_op *op)
 	case FRONT_OP_PURCHASE: do_purchase(w, op); break;
 	case FRONT_OP_REFUND: do_refund(w, op); break;
 	case FRONT_OP_QUOTE: do_quote(w, op); break;
-	default: FRONT_ASSERT(!"unknown op");
+	default: front_assert_fail("unknown op", __FILE__, __LINE__);
 	}
 }
 
