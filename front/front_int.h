@@ -135,13 +135,31 @@ int front_fee_minor(amount_minor_t amount, unsigned bps, amount_minor_t *out);
 
 /* --- tables (store.c) --------------------------------------------------- */
 int front_store_init(ledger *lg, lg_error *err);
+
+/* Prepared statements of one connection, each prepared once and reused:
+ * preparing costs more than running most of ours.  Keyed by the address of
+ * the SQL text, so callers pass string literals. */
+#define FRONT_STMTS_MAX 32
+typedef struct front_db {
+	sqlite3 *db;  /* borrowed */
+	int n;
+	const char *sql[FRONT_STMTS_MAX];
+	sqlite3_stmt *st[FRONT_STMTS_MAX];
+} front_db;
+void front_db_init(front_db *d, sqlite3 *db);
+void front_db_release(front_db *d);
+/* The statement for `sql`, reset with no bindings; NULL on error (the
+ * message is sqlite3_errmsg(d->db)).  Borrowed: the caller resets it when
+ * done so that no read transaction stays open. */
+sqlite3_stmt *front_prepare(front_db *d, const char *sql);
+
 typedef struct front_key {
 	char key_id[FRONT_KEY_ID_MAX + 1];
 	char merchant[FRONT_NAME_MAX];
 	char secret[FRONT_SECRET_MAX + 1];
 } front_key;
 /* Looks up an active key; 1 found, 0 absent or revoked, -1 error. */
-int front_key_lookup(sqlite3 *db, const unsigned char master[32],
+int front_key_lookup(front_db *d, const unsigned char master[32],
                      const char *key_id, front_key *out);
 
 /* A purchase as stored in front_purchases; amounts in minor units. */
@@ -163,7 +181,7 @@ typedef struct front_purchase {
 	long long created_epoch;
 } front_purchase;
 /* 1 found, 0 absent, -1 error. */
-int front_purchase_load(sqlite3 *db, const char *id, front_purchase *out);
+int front_purchase_load(front_db *d, const char *id, front_purchase *out);
 /* A new JSON object (caller owns) describing the purchase. */
 void *front_purchase_json(const front_purchase *p);
 /* A wallet's balance as the customer sees it (credit balance positive):
@@ -174,7 +192,7 @@ typedef struct front_balance {
 	int scale;
 	amount_minor_t posted, available;
 } front_balance;
-int front_balance_read(sqlite3 *db, const char *account, front_balance *out);
+int front_balance_read(front_db *d, const char *account, front_balance *out);
 void *front_balance_json(const front_balance *b);
 /* The account code of `base` in `asset`: `base` itself for the home asset,
  * else base:<asset in lower case>. */
@@ -192,6 +210,7 @@ typedef struct front_metrics {
 	unsigned long long batches, batched_ops;
 	unsigned long long batch_buckets[8];
 	long queue_depth;
+	double writer_ops_s, writer_commit_s; /* where the writer's time goes */
 } front_metrics;
 
 /* --- the writer (writer.c) ---------------------------------------------- */

@@ -93,12 +93,17 @@ static long limiter_take(struct limiter *l, const char *key, long rate_per_s,
 
 /* --- the server ---------------------------------------------------------- */
 
+struct reader {
+	ledger *lg;
+	front_db fdb;
+};
+
 struct read_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	ledger *h[READ_POOL_N];
+	struct reader h[READ_POOL_N];
 	int free_n;
-	ledger *free_h[READ_POOL_N];
+	struct reader *free_h[READ_POOL_N];
 };
 
 struct server {
@@ -127,9 +132,9 @@ struct request {
 	int counted;
 };
 
-static ledger *pool_take(struct read_pool *p)
+static struct reader *pool_take(struct read_pool *p)
 {
-	ledger *h;
+	struct reader *h;
 	pthread_mutex_lock(&p->mu);
 	while (p->free_n == 0)
 		pthread_cond_wait(&p->cv, &p->mu);
@@ -138,7 +143,7 @@ static ledger *pool_take(struct read_pool *p)
 	return h;
 }
 
-static void pool_give(struct read_pool *p, ledger *h)
+static void pool_give(struct read_pool *p, struct reader *h)
 {
 	pthread_mutex_lock(&p->mu);
 	FRONT_ASSERT(p->free_n < READ_POOL_N);
@@ -242,6 +247,9 @@ static char *metrics_text(front_metrics *m, size_t *len)
 		OUT("clearbook_front_commit_batch_size_bucket{le=\"%s\"} %llu\n", batch_le[i], acc);
 	}
 	OUT("clearbook_front_commit_batch_size_sum %llu\n", m->batched_ops);
+	OUT("# TYPE clearbook_front_writer_seconds_total counter\n");
+	OUT("clearbook_front_writer_seconds_total{phase=\"requests\"} %.6f\n", m->writer_ops_s);
+	OUT("clearbook_front_writer_seconds_total{phase=\"commit\"} %.6f\n", m->writer_commit_s);
 	OUT("clearbook_front_commit_batch_size_count %llu\n", m->batches);
 	pthread_mutex_unlock(&m->mu);
 #undef OUT
@@ -361,7 +369,7 @@ static void authenticate(struct server *s, struct MHD_Connection *c,
 	char body_hex[65], want[65], *msg = NULL, *end;
 	long long t;
 	size_t n;
-	ledger *h;
+	struct reader *h;
 	int found;
 
 	memset(a, 0, sizeof *a);
@@ -380,7 +388,7 @@ static void authenticate(struct server *s, struct MHD_Connection *c,
 		return;
 	}
 	h = pool_take(&s->pool);
-	found = front_key_lookup(ledger_sqlite(h), s->master, kid, &a->key);
+	found = front_key_lookup(&h->fdb, s->master, kid, &a->key);
 	pool_give(&s->pool, h);
 	if (found < 0) {
 		a->status = 503;
@@ -462,8 +470,8 @@ static enum MHD_Result get_purchase(struct server *s, struct MHD_Connection *c,
                                     const char *id)
 {
 	front_purchase p;
-	ledger *h = pool_take(&s->pool);
-	int found = front_purchase_load(ledger_sqlite(h), id, &p);
+	struct reader *h = pool_take(&s->pool);
+	int found = front_purchase_load(&h->fdb, id, &p);
 
 	pool_give(&s->pool, h);
 	if (found < 0)
@@ -483,7 +491,7 @@ static enum MHD_Result get_balance(struct server *s, struct MHD_Connection *c,
 	const char *asset = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "asset");
 	char base[LG_CODE_MAX + 1], code[LG_CODE_MAX + 1];
 	front_balance b;
-	ledger *h;
+	struct reader *h;
 	int found;
 
 	for (const char *q = customer; *q; q++)
@@ -496,7 +504,7 @@ static enum MHD_Result get_balance(struct server *s, struct MHD_Connection *c,
 	front_account_for(&s->cfg, base, asset ? asset : s->cfg.home_asset, code,
 	                  sizeof code);
 	h = pool_take(&s->pool);
-	found = front_balance_read(ledger_sqlite(h), code, &b);
+	found = front_balance_read(&h->fdb, code, &b);
 	pool_give(&s->pool, h);
 	if (found < 0)
 		return fail(s, c, r, 503, "retry", "the database is busy; try again", 1);
@@ -734,18 +742,23 @@ static int open_pool(struct server *s, const char *db, lg_error *err)
 	pthread_mutex_init(&s->pool.mu, NULL);
 	pthread_cond_init(&s->pool.cv, NULL);
 	for (int i = 0; i < READ_POOL_N; i++) {
-		int rc = ledger_open(db, 0, NULL, &s->pool.h[i], err);
+		int rc = ledger_open(db, 0, NULL, &s->pool.h[i].lg, err);
 		if (rc)
 			return rc;
-		s->pool.free_h[s->pool.free_n++] = s->pool.h[i];
+		front_db_init(&s->pool.h[i].fdb, ledger_sqlite(s->pool.h[i].lg));
+		s->pool.free_h[s->pool.free_n++] = &s->pool.h[i];
 	}
 	return LG_OK;
 }
 
 static void close_pool(struct server *s)
 {
-	for (int i = 0; i < READ_POOL_N; i++)
-		ledger_close(s->pool.h[i]);
+	for (int i = 0; i < READ_POOL_N; i++) {
+		if (!s->pool.h[i].lg)
+			continue;
+		front_db_release(&s->pool.h[i].fdb);
+		ledger_close(s->pool.h[i].lg);
+	}
 	pthread_mutex_destroy(&s->pool.mu);
 	pthread_cond_destroy(&s->pool.cv);
 }
@@ -843,7 +856,7 @@ int front_serve(const front_options *opt, lg_error *err)
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
 	front_writer_stop(s->writer);
-	if (s->pool.free_n || s->pool.h[0])
+	if (s->pool.h[0].lg)
 		close_pool(s);
 	ledger_close(s->lg);
 	OPENSSL_cleanse(s->master, sizeof s->master);

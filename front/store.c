@@ -57,6 +57,39 @@ int front_store_init(ledger *lg, lg_error *err)
 	return LG_OK;
 }
 
+void front_db_init(front_db *d, sqlite3 *db)
+{
+	memset(d, 0, sizeof *d);
+	d->db = db;
+}
+
+void front_db_release(front_db *d)
+{
+	for (int i = 0; i < d->n; i++)
+		sqlite3_finalize(d->st[i]);
+	d->n = 0;
+}
+
+sqlite3_stmt *front_prepare(front_db *d, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	for (int i = 0; i < d->n; i++) {
+		if (d->sql[i] == sql) {
+			sqlite3_reset(d->st[i]);
+			sqlite3_clear_bindings(d->st[i]);
+			return d->st[i];
+		}
+	}
+	FRONT_ASSERT(d->n < FRONT_STMTS_MAX);
+	if (sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK)
+		return NULL;
+	d->sql[d->n] = sql;
+	d->st[d->n++] = st;
+	return st;
+}
+
 static int merchant_name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -151,7 +184,7 @@ int front_apikey_revoke(ledger *lg, const char *key_id, lg_error *err)
 	return rc;
 }
 
-int front_key_lookup(sqlite3 *db, const unsigned char master[32],
+int front_key_lookup(front_db *d, const unsigned char master[32],
                      const char *key_id, front_key *out)
 {
 	sqlite3_stmt *st = NULL;
@@ -159,9 +192,8 @@ int front_key_lookup(sqlite3 *db, const unsigned char master[32],
 
 	if (strlen(key_id) > FRONT_KEY_ID_MAX)
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT merchant, secret_sealed FROM front_api_keys"
-	                       " WHERE key_id = ?1 AND revoked_at IS NULL", -1, &st,
-	                       NULL) != SQLITE_OK)
+	if (!(st = front_prepare(d, "SELECT merchant, secret_sealed FROM front_api_keys"
+	                       " WHERE key_id = ?1 AND revoked_at IS NULL")))
 		return -1;
 	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -175,7 +207,7 @@ int front_key_lookup(sqlite3 *db, const unsigned char master[32],
 		if (!found)
 			rc = SQLITE_ERROR; /* a key we cannot open is our problem */
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return found;
@@ -200,18 +232,17 @@ static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
 	snprintf(out, cap, "%s", t ? t : "");
 }
 
-int front_purchase_load(sqlite3 *db, const char *id, front_purchase *p)
+int front_purchase_load(front_db *d, const char *id, front_purchase *p)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT merchant, order_id, customer, asset,"
+	if (!(st = front_prepare(d, "SELECT merchant, order_id, customer, asset,"
 	                       " amount_minor, fee_minor, status, captured_minor,"
 	                       " refunded_minor, pay_asset, pay_minor, points_asset,"
 	                       " points_minor, fx_quote_id, expires_at, created_at,"
 	                       " created_epoch, (SELECT scale FROM assets WHERE code = asset)"
-	                       " FROM front_purchases WHERE id = ?1", -1, &st,
-	                       NULL) != SQLITE_OK)
+	                       " FROM front_purchases WHERE id = ?1")))
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -239,7 +270,7 @@ int front_purchase_load(sqlite3 *db, const char *id, front_purchase *p)
 		FRONT_ASSERT(p->amount > 0 && p->captured <= p->amount);
 		FRONT_ASSERT(p->refunded <= p->captured);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return rc == SQLITE_ROW;
@@ -287,15 +318,15 @@ void *front_purchase_json(const front_purchase *p)
 	return o;
 }
 
-int front_balance_read(sqlite3 *db, const char *account, front_balance *b)
+int front_balance_read(front_db *d, const char *account, front_balance *b)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT a.asset, s.scale, b.posted, b.pending_dr"
+	if (!(st = front_prepare(d, "SELECT a.asset, s.scale, b.posted, b.pending_dr"
 	                       " FROM accounts a JOIN assets s ON s.code = a.asset"
 	                       " LEFT JOIN balances b ON b.account_id = a.id"
-	                       " WHERE a.code = ?1", -1, &st, NULL) != SQLITE_OK)
+	                       " WHERE a.code = ?1")))
 		return -1;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -316,7 +347,7 @@ int front_balance_read(sqlite3 *db, const char *account, front_balance *b)
 		b->posted = -posted;
 		b->available = -(posted + pending_dr);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return rc == SQLITE_ROW;

@@ -49,6 +49,7 @@ struct front_writer {
 	pthread_t thread;
 	ledger *lg;
 	sqlite3 *db;
+	front_db fdb;            /* the writer's prepared statements */
 	const front_config *cfg;
 	front_metrics *m;
 	/* owned by the writer thread alone */
@@ -57,9 +58,13 @@ struct front_writer {
 	long pending_n;
 	struct mirror_slot *mirror;
 	long mirror_n;
+	int mirror_used[MIRROR_SLOTS]; /* slots to clear at the next commit */
 	time_t now;
 	char now_text[32];
 	time_t last_expire;
+	/* asset scales never change (the ledger refuses it): kept once read */
+	int assets_n;
+	struct { char code[LG_ASSET_CODE_MAX + 1]; int scale; } assets[64];
 };
 
 /* --- small helpers ------------------------------------------------------ */
@@ -146,13 +151,31 @@ static void minor_text(amount_minor_t v, char *buf, size_t cap)
 	amount_format_minor(v, buf, cap);
 }
 
-static int parse_amount(front_writer *w, const char *text, const char *asset,
-                        int *scale, amount_minor_t *out, char *why, size_t cap)
+static int asset_scale(front_writer *w, const char *asset, int *scale)
 {
 	lg_error err;
 
+	for (int i = 0; i < w->assets_n; i++) {
+		if (strcmp(w->assets[i].code, asset) == 0) {
+			*scale = w->assets[i].scale;
+			return 0;
+		}
+	}
 	lg_error_init(&err);
-	if (ledger_asset_scale(w->lg, asset, scale, &err) != 0) {
+	if (strlen(asset) > LG_ASSET_CODE_MAX ||
+	    ledger_asset_scale(w->lg, asset, scale, &err) != 0)
+		return -1;
+	if (w->assets_n < 64) {
+		snprintf(w->assets[w->assets_n].code, sizeof w->assets[0].code, "%s", asset);
+		w->assets[w->assets_n++].scale = *scale;
+	}
+	return 0;
+}
+
+static int parse_amount(front_writer *w, const char *text, const char *asset,
+                        int *scale, amount_minor_t *out, char *why, size_t cap)
+{
+	if (asset_scale(w, asset, scale) != 0) {
 		snprintf(why, cap, "asset '%.16s' is not known", asset);
 		return -1;
 	}
@@ -171,7 +194,7 @@ static int exec_stmt(front_writer *w, const char *sql, const char *const *args,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = front_prepare(&w->fdb, sql)))
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (args[i])
@@ -179,7 +202,7 @@ static int exec_stmt(front_writer *w, const char *sql, const char *const *args,
 	if (i64 >= 0)
 		sqlite3_bind_int64(st, n + 1, i64);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -195,8 +218,8 @@ static size_t hash_code(const char *s)
 
 static void mirror_clear(front_writer *w)
 {
-	if (w->mirror_n)
-		memset(w->mirror, 0, MIRROR_SLOTS * sizeof *w->mirror);
+	for (long i = 0; i < w->mirror_n; i++)
+		w->mirror[w->mirror_used[i]].used = 0;
 	w->mirror_n = 0;
 }
 
@@ -211,7 +234,7 @@ static front_balance *mirror_get(front_writer *w, const char *code)
 		if (strcmp(w->mirror[i].code, code) == 0)
 			return &w->mirror[i].bal;
 	struct mirror_slot *s = &w->mirror[i];
-	int found = front_balance_read(w->db, code, &s->bal);
+	int found = front_balance_read(&w->fdb, code, &s->bal);
 	if (found < 0)
 		return NULL;
 	if (!found) {
@@ -220,7 +243,7 @@ static front_balance *mirror_get(front_writer *w, const char *code)
 	}
 	snprintf(s->code, sizeof s->code, "%s", code);
 	s->used = 1;
-	w->mirror_n++;
+	w->mirror_used[w->mirror_n++] = (int)i;
 	return &s->bal;
 }
 
@@ -257,14 +280,28 @@ static void batch_metrics(front_writer *w, long n)
 
 /* Everything answered so far becomes final: commits, or on failure turns
  * every answer of the transaction into a 503. */
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static void flush(front_writer *w)
 {
 	lg_error err;
+	double start_s;
+	int rc;
 
 	if (!w->in_tx)
 		return;
 	lg_error_init(&err);
-	if (ledger_commit(w->lg, &err) != 0) {
+	start_s = mono_s();
+	rc = ledger_commit(w->lg, &err);
+	pthread_mutex_lock(&w->m->mu);
+	w->m->writer_commit_s += mono_s() - start_s;
+	pthread_mutex_unlock(&w->m->mu);
+	if (rc != 0) {
 		fprintf(stderr, "clearbook: serve: commit failed: %s\n", err.msg);
 		for (long i = 0; i < w->pending_n; i++)
 			op_error(w->pending[i], 503, "commit_failed", "the database could not "
@@ -301,9 +338,8 @@ static int idem_check(front_writer *w, front_op *op)
 	sqlite3_stmt *st = NULL;
 	int rc, answered = 0;
 
-	if (sqlite3_prepare_v2(w->db, "SELECT request_sha, status, response FROM"
-	                       " front_idempotency WHERE merchant = ?1 AND idem_key = ?2",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (!(st = front_prepare(&w->fdb, "SELECT request_sha, status, response FROM"
+	                       " front_idempotency WHERE merchant = ?1 AND idem_key = ?2")))
 		return -1;
 	sqlite3_bind_text(st, 1, op->merchant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, op->idem_key, -1, SQLITE_STATIC);
@@ -320,7 +356,7 @@ static int idem_check(front_writer *w, front_op *op)
 			         "used before with another request", op->idem_key);
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return answered;
@@ -331,9 +367,9 @@ static int idem_put(front_writer *w, front_op *op)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(w->db, "INSERT INTO front_idempotency(merchant, idem_key,"
+	if (!(st = front_prepare(&w->fdb, "INSERT INTO front_idempotency(merchant, idem_key,"
 	                       " request_sha, status, response, created_at)"
-	                       " VALUES(?1,?2,?3,?4,?5,?6)", -1, &st, NULL) != SQLITE_OK)
+	                       " VALUES(?1,?2,?3,?4,?5,?6)")))
 		return -1;
 	sqlite3_bind_text(st, 1, op->merchant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, op->idem_key, -1, SQLITE_STATIC);
@@ -342,7 +378,7 @@ static int idem_put(front_writer *w, front_op *op)
 	sqlite3_bind_text(st, 5, op->response, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, w->now_text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -437,10 +473,9 @@ static int velocity(front_writer *w, const front_purchase *p, long long since,
 
 	*sum = 0;
 	*minute_n = 0;
-	if (sqlite3_prepare_v2(w->db, "SELECT amount_minor, created_epoch FROM"
+	if (!(st = front_prepare(&w->fdb, "SELECT amount_minor, created_epoch FROM"
 	                       " front_purchases WHERE customer = ?1 AND created_epoch >= ?2"
-	                       " AND asset = ?3 AND status <> 'voided' AND status <> 'expired'",
-	                       -1, &st, NULL) != SQLITE_OK)
+	                       " AND asset = ?3 AND status <> 'voided' AND status <> 'expired'")))
 		return -1;
 	sqlite3_bind_text(st, 1, p->customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since);
@@ -457,7 +492,7 @@ static int velocity(front_writer *w, const front_purchase *p, long long since,
 		if (sqlite3_column_int64(st, 1) >= minute_since)
 			(*minute_n)++;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -505,9 +540,8 @@ static int load_quote(front_writer *w, front_op *op, const char *id,
 	sqlite3_stmt *st = NULL;
 	int rc, res = 0;
 
-	if (sqlite3_prepare_v2(w->db, "SELECT merchant, from_asset, to_asset, rate,"
-	                       " expires_epoch FROM front_fx_quotes WHERE id = ?1", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (!(st = front_prepare(&w->fdb, "SELECT merchant, from_asset, to_asset, rate,"
+	                       " expires_epoch FROM front_fx_quotes WHERE id = ?1")))
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -535,7 +569,7 @@ static int load_quote(front_writer *w, front_op *op, const char *id,
 	} else {
 		res = -1;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return res;
 }
 
@@ -553,7 +587,7 @@ static int apply_fx(front_writer *w, front_op *op, const char *quote_id,
 	if (rc)
 		return rc;
 	lg_error_init(&err);
-	if (ledger_asset_scale(w->lg, r->p.pay_asset, &r->pay_scale, &err) != 0 ||
+	if (asset_scale(w, r->p.pay_asset, &r->pay_scale) != 0 ||
 	    front_convert(r->p.amount, r->p.scale, rate, 1, r->pay_scale, &r->p.pay) != 0 ||
 	    r->p.pay <= 0) {
 		op_error(op, 422, "fx_refused", "the amount cannot be converted at the "
@@ -758,13 +792,12 @@ static int purchase_insert(front_writer *w, const front_purchase *p)
 	char pay[AMOUNT_TEXT_MAX], pts[AMOUNT_TEXT_MAX];
 	int rc;
 
-	if (sqlite3_prepare_v2(w->db, "INSERT INTO front_purchases(id, merchant,"
+	if (!(st = front_prepare(&w->fdb, "INSERT INTO front_purchases(id, merchant,"
 	                       " order_id, customer, asset, amount_minor, fee_minor, status,"
 	                       " captured_minor, refunded_minor, pay_asset, pay_minor,"
 	                       " points_asset, points_minor, fx_quote_id, expires_at,"
 	                       " created_at, created_epoch) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
-	                       "?9,'0',?10,?11,?12,?13,?14,?15,?16,?17)", -1, &st,
-	                       NULL) != SQLITE_OK)
+	                       "?9,'0',?10,?11,?12,?13,?14,?15,?16,?17)")))
 		return -1;
 	minor_text(p->amount, amt, sizeof amt);
 	minor_text(p->fee, fee, sizeof fee);
@@ -794,7 +827,7 @@ static int purchase_insert(front_writer *w, const front_purchase *p)
 	sqlite3_bind_text(st, 16, p->created_at, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 17, p->created_epoch);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -803,13 +836,13 @@ static int order_exists(front_writer *w, const front_purchase *p)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(w->db, "SELECT 1 FROM front_purchases WHERE merchant = ?1"
-	                       " AND order_id = ?2", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = front_prepare(&w->fdb, "SELECT 1 FROM front_purchases WHERE merchant = ?1"
+	                       " AND order_id = ?2")))
 		return -1;
 	sqlite3_bind_text(st, 1, p->merchant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p->order_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -943,7 +976,7 @@ static int purchase_update(front_writer *w, const front_purchase *p)
 static int target_purchase(front_writer *w, front_op *op, const char *id,
                            front_purchase *p)
 {
-	int rc = front_purchase_load(w->db, id, p);
+	int rc = front_purchase_load(&w->fdb, id, p);
 
 	if (rc < 0)
 		return -1;
@@ -1287,9 +1320,8 @@ static int committed_amount(front_writer *w, const char *id, amount_minor_t *out
 	int rc;
 
 	*out = 0;
-	if (sqlite3_prepare_v2(w->db, "SELECT p.amount FROM transactions t JOIN postings p"
-	                       " ON p.tx_seq = t.seq WHERE t.id = ?1 || ':commit'", -1, &st,
-	                       NULL) != SQLITE_OK)
+	if (!(st = front_prepare(&w->fdb, "SELECT p.amount FROM transactions t JOIN postings p"
+	                       " ON p.tx_seq = t.seq WHERE t.id = ?1 || ':commit'")))
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1297,7 +1329,7 @@ static int committed_amount(front_writer *w, const char *id, amount_minor_t *out
 		if (v > 0)
 			*out = v;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1312,17 +1344,17 @@ static int recover_holds(front_writer *w, lg_error *err)
 	char ids[256][FRONT_ID_MAX + 1], kinds[256][16];
 	int n = 0, rc;
 
-	if (sqlite3_prepare_v2(w->db, "SELECT p.id, e.kind FROM front_purchases p"
+	if (!(st = front_prepare(&w->fdb, "SELECT p.id, e.kind FROM front_purchases p"
 	                       " JOIN transactions h ON h.id = p.id JOIN transactions e"
 	                       " ON e.ref_seq = h.seq AND e.kind IN ('commit','void','expire')"
-	                       " WHERE p.status = 'held' LIMIT 256", -1, &st, NULL) != SQLITE_OK)
+	                       " WHERE p.status = 'held' LIMIT 256")))
 		return lg_error_set(err, LG_EIO, "reading holds: %s", sqlite3_errmsg(w->db));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 256) {
 		snprintf(ids[n], sizeof ids[n], "%s", sqlite3_column_text(st, 0));
 		snprintf(kinds[n], sizeof kinds[n], "%s", sqlite3_column_text(st, 1));
 		n++;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (n == 0)
 		return LG_OK;
 	if (ensure_tx(w) != 0)
@@ -1330,7 +1362,7 @@ static int recover_holds(front_writer *w, lg_error *err)
 	for (int i = 0; i < n; i++) {
 		front_purchase p;
 		amount_minor_t amt;
-		if (front_purchase_load(w->db, ids[i], &p) != 1)
+		if (front_purchase_load(&w->fdb, ids[i], &p) != 1)
 			goto fail;
 		if (strcmp(kinds[i], "commit") == 0) {
 			if (committed_amount(w, p.id, &amt) != 0 || settle_capture(w, &p, amt) != 0)
@@ -1383,12 +1415,17 @@ static void run_op(front_writer *w, front_op *op)
 
 static void run_batch(front_writer *w, front_op *list)
 {
+	double start_s = mono_s();
+
 	for (front_op *op = list; op; op = op->next) {
 		op->status = 0;
 		run_op(w, op);
 		if (op->status == 0)
 			op_error(op, 500, "internal", "the request was not answered");
 	}
+	pthread_mutex_lock(&w->m->mu);
+	w->m->writer_ops_s += mono_s() - start_s;
+	pthread_mutex_unlock(&w->m->mu);
 	flush(w);
 }
 
@@ -1454,6 +1491,7 @@ int front_writer_start(front_writer **out, ledger *lg, const front_config *cfg,
 	FRONT_ASSERT(cfg->batch_max <= 100000);
 	w->lg = lg;
 	w->db = ledger_sqlite(lg);
+	front_db_init(&w->fdb, w->db);
 	w->cfg = cfg;
 	w->m = m;
 	pthread_mutex_init(&w->mu, NULL);
@@ -1467,6 +1505,7 @@ int front_writer_start(front_writer **out, ledger *lg, const front_config *cfg,
 			rc = lg_error_set(err, LG_EINTERNAL, "cannot start the writer thread");
 	}
 	if (rc) {
+		front_db_release(&w->fdb);
 		free(w->mirror);
 		free(w);
 		return rc;
@@ -1511,6 +1550,7 @@ void front_writer_stop(front_writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_done);
+	front_db_release(&w->fdb);
 	free(w->mirror);
 	free(w);
 }
