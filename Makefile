@@ -105,6 +105,7 @@ bench: deps
 	bench/run.sh
 	bench/import.sh
 	bench/import_csv.sh
+	bench/front.sh
 
 build/release/bench_raw: bench/raw_inserts.c
 	@mkdir -p $(dir $@)
