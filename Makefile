@@ -106,6 +106,7 @@ bench: deps
 	bench/import.sh
 	bench/import_csv.sh
 	bench/reconcile.sh
+	bench/front.sh
 
 build/release/bench_raw: bench/raw_inserts.c
 	@mkdir -p $(dir $@)

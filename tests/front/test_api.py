@@ -1,0 +1,409 @@
+"""test_api.py SCRATCH_DIR - every endpoint and error of the HTTP front,
+against a real server on loopback (driven by tests/e2e/front_api.sh)."""
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from frontclient import (Client, Server, apikey_add, cb, check, journal_ids,
+                         run, setup_ledger)
+
+D = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+DB = os.path.join(D, "front.db")
+CONFIG = os.path.join(D, "front.ini")
+S = {}  # the server, clients and keys, filled by test_start
+
+
+def write_config():
+    with open(CONFIG, "w") as f:
+        f.write("""# the front's test configuration
+[server]
+customers_file = customers.csv
+fx_rates_file = rates.csv
+default_tier = standard
+body_max_bytes = 4096
+json_depth_max = 8
+
+[merchant m1]
+fee_bps = 150
+
+[merchant m2]
+fee_bps = 0
+
+[merchant mblocked]
+blocked = true
+
+[tier standard]
+amount_max = 500.00
+daily_amount_max = 3000.00
+
+[tier low]
+amount_max = 50.00
+per_minute_max = 2
+
+[points PTS]
+currency = CNY
+value = 0.01
+""")
+    with open(os.path.join(D, "customers.csv"), "w") as f:
+        f.write("customer,tier,blocked\nc1,standard,0\nc4,low,0\nblocked1,standard,1\n")
+    with open(os.path.join(D, "rates.csv"), "w") as f:
+        f.write("from,to,rate\nUSD,CNY,7.10\n")
+
+
+def purchase(order, amount, customer="c1", merchant="m1", **extra):
+    body = {"order_id": order, "customer": customer, "merchant": merchant,
+            "amount": amount, "asset": "CNY"}
+    body.update(extra)
+    return body
+
+
+def wallet(resp, account="liabilities:wallets:c1"):
+    for w in resp.json["wallets"]:
+        if w["account"] == account:
+            return w["posted"], w["available"]
+    raise AssertionError("no wallet %s in %r" % (account, resp))
+
+
+def test_start():
+    setup_ledger(DB)
+    write_config()
+    S["k1"] = apikey_add(DB, "m1")
+    S["k2"] = apikey_add(DB, "m2")
+    S["kb"] = apikey_add(DB, "mblocked")
+    S["srv"] = Server(DB, CONFIG)
+    S["c1"] = Client(S["srv"].port, *S["k1"])
+    S["c2"] = Client(S["srv"].port, *S["k2"])
+
+
+def test_secret_is_stored_only_encrypted():
+    with open(DB, "rb") as f:
+        data = f.read()
+    for path in (DB + "-wal",):
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                data += f.read()
+    for _, secret in (S["k1"], S["k2"]):
+        check(secret.encode() not in data, "a secret is in the database in clear")
+        check(secret not in S["srv"].text(), "a secret is in the server's log")
+
+
+def test_healthz_and_metrics():
+    c = S["c1"]
+    r = c.get("/healthz", auth=False)
+    check(r.status == 200 and r.json == {"status": "ok"}, "healthz: %r" % r)
+    r = c.get("/metrics", auth=False)
+    check(r.status == 200 and "clearbook_front_requests_total" in r.raw and
+          "clearbook_front_commit_batch_size_bucket" in r.raw and
+          "clearbook_front_queue_depth" in r.raw, "metrics: %r" % r)
+    check(r.headers.get("Content-Type", "").startswith("text/plain"),
+          "metrics content type")
+
+
+def test_purchase_posts_and_returns_balances():
+    r = S["c1"].post("/v1/purchases", purchase("o-1", "12.34"), "k-o-1")
+    check(r.status == 201, "purchase: %r" % r)
+    p = r.json["purchase"]
+    # 150 bps of 12.34 is 0.1851, rounded half-even to 0.19
+    check(p["status"] == "completed" and p["amount"] == "12.34" and
+          p["fee"] == "0.19" and p["captured"] == "12.34", "purchase: %r" % r)
+    check(wallet(r) == ("987.66", "987.66"), "wallet after purchase: %r" % r)
+    check(p["id"] in journal_ids(DB), "the purchase is not in the journal")
+    S["p1"] = p["id"]
+
+
+def test_get_purchase_and_balance():
+    r = S["c1"].get("/v1/purchases/" + S["p1"])
+    check(r.status == 200 and r.json["purchase"]["order_id"] == "o-1", "get: %r" % r)
+    r = S["c2"].get("/v1/purchases/" + S["p1"])
+    check(r.status == 403 and r.code() == "not_yours", "other merchant's get: %r" % r)
+    r = S["c1"].get("/v1/purchases/pu_0000000000000000")
+    check(r.status == 404 and r.code() == "not_found", "unknown purchase: %r" % r)
+    r = S["c1"].get("/v1/wallets/c1/balance")
+    check(r.status == 200 and r.json["wallets"][0]["posted"] == "987.66",
+          "balance: %r" % r)
+    r = S["c1"].get("/v1/wallets/c1/balance?asset=USD")
+    check(r.status == 200 and r.json["wallets"][0]["posted"] == "100.00",
+          "balance with a query string (signed with it): %r" % r)
+    r = S["c1"].get("/v1/wallets/nobody/balance")
+    check(r.status == 404, "unknown wallet: %r" % r)
+
+
+def test_signature_failures():
+    c, body = S["c1"], purchase("o-sig", "1.00")
+    r = c.post("/v1/purchases", body, "k-sig", secret="sk_" + "0" * 40)
+    check(r.status == 401 and r.code() == "bad_signature", "wrong secret: %r" % r)
+    r = c.post("/v1/purchases", body, "k-sig", ts=int(time.time()) - 301)
+    check(r.status == 401 and r.code() == "stale_timestamp", "stale: %r" % r)
+    r = c.post("/v1/purchases", body, "k-sig", ts=int(time.time()) + 400)
+    check(r.status == 401 and r.code() == "stale_timestamp", "future: %r" % r)
+    altered = json.dumps(purchase("o-sig", "1000.00")).encode()
+    r = c.post("/v1/purchases", body, "k-sig", sign_body=altered)
+    check(r.status == 401 and r.code() == "bad_signature", "altered body: %r" % r)
+    r = c.post("/v1/purchases", body, "k-sig", key_id="k_ffffffffffffffff")
+    check(r.status == 401 and r.code() == "unknown_key", "unknown key: %r" % r)
+    r = c.post("/v1/purchases", body, "k-sig", auth=False)
+    check(r.status == 401 and r.code() == "missing_auth", "no auth: %r" % r)
+    # another merchant's secret under this key id
+    r = c.post("/v1/purchases", body, "k-sig", secret=S["k2"][1])
+    check(r.status == 401, "another key's secret: %r" % r)
+    check("o-sig" not in str(journal_ids(DB)), "a refused request posted")
+
+
+def test_other_merchants_purchase_is_forbidden():
+    r = S["c2"].post("/v1/purchases", purchase("o-x", "1.00", merchant="m1"), "k-x")
+    check(r.status == 403 and r.code() == "not_yours", "buying as m1 with m2's key: %r" % r)
+    r = S["c2"].post("/v1/refunds", {"purchase_id": S["p1"]}, "k-x2")
+    check(r.status == 403 and r.code() == "not_yours", "refunding m1's purchase: %r" % r)
+    r = S["c2"].post("/v1/purchases/%s/void" % S["p1"], None, "k-x3")
+    check(r.status == 403 and r.code() == "not_yours", "voiding m1's purchase: %r" % r)
+
+
+def test_idempotent_replay_and_conflict():
+    c = S["c1"]
+    r1 = c.post("/v1/purchases", purchase("o-idem", "2.00"), "k-idem")
+    r2 = c.post("/v1/purchases", purchase("o-idem", "2.00"), "k-idem")
+    check(r1.status == 201 and r2.status == 201 and r1.raw == r2.raw,
+          "replay differs: %r / %r" % (r1, r2))
+    r3 = c.post("/v1/purchases", purchase("o-idem", "3.00"), "k-idem")
+    check(r3.status == 409 and r3.code() == "idempotency_conflict", "conflict: %r" % r3)
+    r4 = c.post("/v1/purchases", purchase("o-idem", "2.00"), "k-idem-other")
+    check(r4.status == 409 and r4.code() == "order_exists", "same order: %r" % r4)
+    r = c.post("/v1/purchases", purchase("o-noidem", "2.00"), None)
+    check(r.status == 400 and r.code() == "missing_idempotency_key", "no key: %r" % r)
+
+
+def test_parallel_retries_have_one_effect():
+    before = S["c1"].get("/v1/wallets/c2/balance").json["wallets"][0]["posted"]
+    results = []
+
+    def worker():
+        c = Client(S["srv"].port, *S["k1"])
+        results.append(c.post("/v1/purchases",
+                              purchase("o-par", "7.00", customer="c2"), "k-par"))
+        c.close()
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(len(results) == 16 and all(r.status == 201 for r in results),
+          "parallel retries: %r" % results)
+    check(len(set(r.raw for r in results)) == 1, "parallel retries answered differently")
+    after = S["c1"].get("/v1/wallets/c2/balance").json["wallets"][0]["posted"]
+    check(before == "1000.00" and after == "993.00",
+          "parallel retries moved %s -> %s" % (before, after))
+
+
+def test_bad_bodies():
+    c = S["c1"]
+    r = c.post("/v1/purchases", "{not json", "k-bad1")
+    check(r.status == 400 and r.code() == "malformed_json", "malformed: %r" % r)
+    r = c.post("/v1/purchases", "[1,2]", "k-bad2")
+    check(r.status == 400 and r.code() == "malformed_json", "not an object: %r" % r)
+    deep = '{"a":' * 50 + '1' + '}' * 50
+    r = c.post("/v1/purchases", deep, "k-bad3")
+    check(r.status == 400 and r.code() == "too_deep", "deep: %r" % r)
+    big = json.dumps(purchase("o-big", "1.00", memo="x" * 10000))
+    r = c.post("/v1/purchases", big, "k-bad4")
+    check(r.status == 413 and r.code() == "body_too_large", "oversize: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-bad5", "1.001"), "k-bad5")
+    check(r.status == 400 and r.code() == "bad_amount", "3 decimals: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-bad6", 1.5), "k-bad6")
+    check(r.status == 400, "a JSON number amount: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-bad7", "-1.00"), "k-bad7")
+    check(r.status == 400 and r.code() == "bad_amount", "negative: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-bad8", "1.00", extra="x"), "k-bad8")
+    check(r.status == 400 and r.code() == "bad_request", "unknown field: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-bad9", "1.00", customer="C1!"), "k-bad9")
+    check(r.status == 400, "bad customer id: %r" % r)
+    r = c.post("/v1/nothing", {}, "k-bad10")
+    check(r.status == 404, "unknown path: %r" % r)
+    r = c.get("/v1/purchases")
+    check(r.status == 405, "GET of a POST endpoint: %r" % r)
+
+
+def test_refusals_by_rules():
+    c = S["c1"]
+    r = c.post("/v1/purchases", purchase("o-nsf", "450.00", customer="c3"), "k-nsf1")
+    check(r.status == 201, "first: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-nsf2", "450.00", customer="c3"), "k-nsf2")
+    check(r.status == 201, "second: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-nsf3", "450.00", customer="c3"), "k-nsf3")
+    check(r.status == 422 and r.code() == "insufficient_funds", "overdraft: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-risk1", "500.01"), "k-risk1")
+    check(r.status == 422 and r.code() == "risk_limit", "tier limit: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-risk2", "51.00", customer="c4"), "k-risk2")
+    check(r.status == 422 and r.code() == "risk_limit", "low tier limit: %r" % r)
+    for i in range(2):
+        r = c.post("/v1/purchases", purchase("o-vel%d" % i, "1.00", customer="c4"),
+                   "k-vel%d" % i)
+        check(r.status == 201, "velocity %d: %r" % (i, r))
+    r = c.post("/v1/purchases", purchase("o-vel2", "1.00", customer="c4"), "k-vel2")
+    check(r.status == 422 and r.code() == "risk_velocity", "velocity: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-blk", "1.00", customer="blocked1"), "k-blk")
+    check(r.status == 422 and r.code() == "customer_blocked", "blocked: %r" % r)
+    cb_ = Client(S["srv"].port, *S["kb"])
+    r = cb_.post("/v1/purchases", purchase("o-mblk", "1.00", merchant="mblocked"),
+                 "k-mblk")
+    check(r.status == 422 and r.code() == "merchant_blocked", "blocked merchant: %r" % r)
+    con = sqlite3.connect(DB, timeout=60)
+    reasons = [row[0] for row in con.execute(
+        "SELECT reason FROM front_risk_refusals ORDER BY id")]
+    con.close()
+    check(reasons == ["risk_limit", "risk_limit", "risk_velocity",
+                      "customer_blocked", "merchant_blocked"],
+          "risk refusals recorded: %r" % reasons)
+
+
+def test_hold_partial_capture_and_refunds():
+    c = S["c1"]
+    r = c.post("/v1/purchases", purchase("o-hold", "100.00", customer="c5",
+                                         capture=False), "k-hold")
+    check(r.status == 201 and r.json["purchase"]["status"] == "held", "hold: %r" % r)
+    check(wallet(r, "liabilities:wallets:c5") == ("1000.00", "900.00"),
+          "hold balances: %r" % r)
+    pid = r.json["purchase"]["id"]
+    r = c.post("/v1/refunds", {"purchase_id": pid}, "k-hold-rf0")
+    check(r.status == 422 and r.code() == "not_captured", "refund of a hold: %r" % r)
+    r = c.post("/v1/purchases/%s/capture" % pid, {"amount": "100.01"}, "k-hold-c0")
+    check(r.status == 422 and r.code() == "exceeds_hold", "over-capture: %r" % r)
+    r = c.post("/v1/purchases/%s/capture" % pid, {"amount": "60.00"}, "k-hold-c1")
+    check(r.status == 200 and r.json["purchase"]["status"] == "captured" and
+          r.json["purchase"]["captured"] == "60.00" and
+          r.json["purchase"]["fee"] == "0.90", "partial capture: %r" % r)
+    check(wallet(r, "liabilities:wallets:c5") == ("940.00", "940.00"),
+          "capture balances: %r" % r)
+    r2 = c.post("/v1/purchases/%s/capture" % pid, {"amount": "60.00"}, "k-hold-c1")
+    check(r2.raw == r.raw, "capture replay differs: %r" % r2)
+    r = c.post("/v1/purchases/%s/capture" % pid, {"amount": "10.00"}, "k-hold-c2")
+    check(r.status == 422 and r.code() == "not_held", "second capture: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pid, "amount": "25.00"}, "k-hold-rf1")
+    check(r.status == 201 and r.json["purchase"]["refunded"] == "25.00", "refund: %r" % r)
+    check(wallet(r, "liabilities:wallets:c5") == ("965.00", "965.00"),
+          "refund balances: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pid, "amount": "35.01"}, "k-hold-rf2")
+    check(r.status == 422 and r.code() == "refund_exceeds_capture",
+          "refund beyond capture: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pid}, "k-hold-rf3")
+    check(r.status == 201 and r.json["refund"]["amount"] == "35.00",
+          "refund of the rest: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pid, "amount": "0.01"}, "k-hold-rf4")
+    check(r.status == 422, "refund after the whole capture: %r" % r)
+
+
+def test_void():
+    c = S["c1"]
+    r = c.post("/v1/purchases", purchase("o-void", "30.00", customer="c5",
+                                         capture=False), "k-void")
+    pid = r.json["purchase"]["id"]
+    check(wallet(r, "liabilities:wallets:c5") == ("1000.00", "970.00"),
+          "void hold: %r" % r)
+    r = c.post("/v1/purchases/%s/void" % pid, None, "k-void-v")
+    check(r.status == 200 and r.json["purchase"]["status"] == "voided" and
+          wallet(r, "liabilities:wallets:c5") == ("1000.00", "1000.00"), "void: %r" % r)
+    r = c.post("/v1/purchases/%s/capture" % pid, None, "k-void-c")
+    check(r.status == 422 and r.code() == "not_held", "capture after void: %r" % r)
+
+
+def test_hold_expiry():
+    c = S["c1"]
+    r = c.post("/v1/purchases", purchase("o-exp", "5.00", customer="c5",
+                                         capture=False, hold_timeout_s=1), "k-exp")
+    check(r.status == 201, "short hold: %r" % r)
+    pid = r.json["purchase"]["id"]
+    deadline = time.time() + 90
+    status = None
+    while time.time() < deadline:
+        status = c.get("/v1/purchases/" + pid).json["purchase"]["status"]
+        if status == "expired":
+            break
+        time.sleep(0.5)
+    check(status == "expired", "the hold did not expire: %s" % status)
+    r = c.post("/v1/purchases/%s/capture" % pid, None, "k-exp-c")
+    check(r.status == 422 and r.code() == "hold_expired", "capture after expiry: %r" % r)
+    r = c.get("/v1/wallets/c5/balance")
+    check(r.json["wallets"][0]["available"] == "1000.00", "expiry released: %r" % r)
+
+
+def test_points_and_fx():
+    c = S["c1"]
+    r = c.post("/v1/purchases", purchase("o-pts", "20.00", points={
+        "asset": "PTS", "amount": "500"}), "k-pts")
+    check(r.status == 201, "points purchase: %r" % r)
+    # 500 points at 0.01 pay 5.00; the wallet pays 15.00
+    check(wallet(r, "liabilities:wallets:c1:pts") == ("500", "500"),
+          "points wallet: %r" % r)
+    check(wallet(r)[0] == "970.66", "cash part: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-pts2", "1.00", points={
+        "asset": "PTS", "amount": "200"}), "k-pts2")
+    check(r.status == 422 and r.code() == "points_exceed_amount", "too many points: %r" % r)
+    q = c.post("/v1/fx/quotes", {"from": "USD", "to": "CNY"}, "k-q1")
+    check(q.status == 201 and q.json["quote"]["rate"] == "7.10", "quote: %r" % q)
+    qid = q.json["quote"]["id"]
+    r = S["c2"].post("/v1/purchases", purchase("o-fx-other", "7.10", merchant="m2",
+                                               fx_quote_id=qid), "k-fx0")
+    check(r.status == 403, "another merchant's quote: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-fx", "71.00", fx_quote_id=qid), "k-fx1")
+    check(r.status == 201 and r.json["purchase"]["pay_asset"] == "USD", "fx: %r" % r)
+    check(wallet(r, "liabilities:wallets:c1:usd") == ("90.00", "90.00"),
+          "fx wallet: %r" % r)
+    r = c.post("/v1/fx/quotes", {"from": "EUR", "to": "CNY"}, "k-q2")
+    check(r.status == 422 and r.code() == "no_rate", "no rate: %r" % r)
+
+
+def test_revoke_ends_a_key_at_once():
+    kid, secret = apikey_add(DB, "m2")
+    c = Client(S["srv"].port, kid, secret)
+    r = c.get("/v1/wallets/c1/balance")
+    check(r.status == 200, "new key: %r" % r)
+    _, out, _ = cb(DB, "apikey", "revoke", kid)
+    r = c.get("/v1/wallets/c1/balance")
+    check(r.status == 401 and r.code() == "unknown_key", "revoked key: %r" % r)
+    rc, _, _ = cb(DB, "apikey", "revoke", kid, ok=False)
+    check(rc == 66, "revoking twice: exit %d" % rc)
+
+
+def test_stop_and_verify():
+    rc = S["srv"].stop()
+    check(rc == 0, "serve exited %d" % rc)
+    _, out, _ = cb(DB, "verify")
+    check(out.startswith("ok: "), "verify: %s" % out)
+    # every wallet move the front made matches its purchases and refunds
+    con = sqlite3.connect(DB, timeout=60)
+    n = con.execute("SELECT count(*) FROM front_purchases").fetchone()[0]
+    con.close()
+    check(n > 10, "purchases recorded: %d" % n)
+
+
+def test_rate_limit():
+    cfg = os.path.join(D, "tight.ini")
+    with open(cfg, "w") as f:
+        f.write("[rate_limit]\nkey_per_s = 1\nkey_burst = 3\n")
+    srv = Server(DB, cfg, name="tight")
+    try:
+        c = Client(srv.port, *S["k1"])
+        got = [c.get("/v1/wallets/c1/balance") for _ in range(6)]
+        limited = [r for r in got if r.status == 429]
+        check(limited and limited[0].code() == "rate_limited",
+              "no 429 in %r" % got)
+        ra = limited[0].headers.get("Retry-After")
+        check(ra is not None and ra.isdigit() and int(ra) >= 1,
+              "Retry-After: %r" % limited[0].headers)
+        # another key has its own bucket
+        r = Client(srv.port, *S["k2"]).get("/v1/wallets/c1/balance")
+        check(r.status == 200, "another key: %r" % r)
+    finally:
+        check(srv.stop() == 0, "tight server exit status")
+
+
+run([test_start, test_secret_is_stored_only_encrypted, test_healthz_and_metrics,
+     test_purchase_posts_and_returns_balances, test_get_purchase_and_balance,
+     test_signature_failures, test_other_merchants_purchase_is_forbidden,
+     test_idempotent_replay_and_conflict, test_parallel_retries_have_one_effect,
+     test_bad_bodies, test_refusals_by_rules, test_hold_partial_capture_and_refunds,
+     test_void, test_hold_expiry, test_points_and_fx, test_revoke_ends_a_key_at_once,
+     test_stop_and_verify, test_rate_limit])
