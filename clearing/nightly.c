@@ -33,6 +33,7 @@
 #define REASON_BYTES_MAX 4000
 
 struct night {
+	char detail[LG_MSG_MAX];   /* counts of the step that just ran */
 	ledger *lg;
 	const clr_config *cfg;
 	const clr_nightly_opts *o;
@@ -314,13 +315,29 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int count_lines(struct night *n, long *out)
+{
+	sqlite3_stmt *st;
+	int rc = clr_prepare(n->lg, "SELECT count(*) FROM statement_lines", &st, n->err);
+
+	if (rc)
+		return rc;
+	*out = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return LG_OK;
+}
+
 static int step_import(struct night *n)
 {
-	DIR *d = opendir(n->o->inbox);
+	long before = 0, after = 0;
+	int rc0 = count_lines(n, &before);
+	DIR *d = rc0 ? NULL : opendir(n->o->inbox);
 	char *names[INBOX_FILES_MAX];
 	int names_n = 0, rc = LG_OK;
 	struct dirent *e;
 
+	if (rc0)
+		return rc0;
 	if (!d)
 		return lg_error_set(n->err, LG_ENOINPUT, "inbox %s: %s", n->o->inbox,
 		                    strerror(errno));
@@ -351,6 +368,12 @@ static int step_import(struct night *n)
 		rc = import_one(n, names[i]);
 	for (int i = 0; i < names_n; i++)
 		free(names[i]);
+	if (!rc)
+		rc = count_lines(n, &after);
+	n->res->lines_staged = after - before;
+	snprintf(n->detail, sizeof n->detail, "files %ld, already imported %ld, "
+	         "rejected %ld, lines staged %ld", n->res->files, n->res->files_skipped,
+	         n->res->files_rejected, n->res->lines_staged);
 	return rc;
 }
 
@@ -411,8 +434,9 @@ static int step(struct night *n, const char *name, int (*fn)(struct night *))
 
 	if (rc)
 		return rc;
+	n->detail[0] = '\0';
 	rc = fn(n);
-	snprintf(detail, sizeof detail, "%s", rc ? n->err->msg : "ok");
+	snprintf(detail, sizeof detail, "%s", rc ? n->err->msg : n->detail[0] ? n->detail : "ok");
 	if (rc == LG_OK || rc == LG_ECHECK) {
 		lg_error e2;
 		lg_error_init(&e2);
@@ -444,18 +468,30 @@ static int step_reconcile(struct night *n)
 		n->res->recon.item_breaks += s.item_breaks;
 		n->res->recon.other_breaks += s.other_breaks;
 	}
+	snprintf(n->detail, sizeof n->detail, "matches %ld (reference %ld, amount %ld, "
+	         "one-to-many %ld, many-to-one %ld), breaks %ld",
+	         n->res->recon.matches, n->res->recon.matched_by_rule[0],
+	         n->res->recon.matched_by_rule[1], n->res->recon.matched_by_rule[2],
+	         n->res->recon.matched_by_rule[3],
+	         n->res->recon.line_breaks + n->res->recon.item_breaks +
+	         n->res->recon.other_breaks);
 	return LG_OK;
 }
 
 static int step_statuses(struct night *n)
 {
-	return clr_apply_payment_statuses(n->lg, n->o->date, &n->res->payouts_rejected,
-	                                  n->err);
+	int rc = clr_apply_payment_statuses(n->lg, n->o->date,
+	                                    &n->res->payouts_rejected, n->err);
+	snprintf(n->detail, sizeof n->detail, "payouts reversed %ld",
+	         n->res->payouts_rejected);
+	return rc;
 }
 
 static int step_expire(struct night *n)
 {
-	return ledger_hold_expire(n->lg, &n->res->holds_expired, n->err);
+	int rc = ledger_hold_expire(n->lg, &n->res->holds_expired, n->err);
+	snprintf(n->detail, sizeof n->detail, "holds expired %ld", n->res->holds_expired);
+	return rc;
 }
 
 static int step_reports(struct night *n)
@@ -470,7 +506,7 @@ static int step_reports(struct night *n)
 int clr_nightly(ledger *lg, const clr_config *cfg, const clr_nightly_opts *o,
                 clr_nightly_result *res, lg_error *err)
 {
-	struct night n = { lg, cfg, o, res, err, 0, "" };
+	struct night n = { "", lg, cfg, o, res, err, 0, "" };
 	int lock_fd = -1, rc;
 
 	memset(res, 0, sizeof *res);

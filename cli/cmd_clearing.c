@@ -395,6 +395,78 @@ static int count_breaks(void *ctx, const clr_break_row *r)
 	return 0;
 }
 
+/* The night's breaks by kind, and their amounts per asset. */
+#define TALLY_MAX 16
+struct tally {
+	ledger *lg;
+	const char *kind[TALLY_MAX];
+	long kind_n[TALLY_MAX];
+	int kinds;
+	char asset[TALLY_MAX][LG_ASSET_CODE_MAX + 1];
+	int scale[TALLY_MAX];
+	amount_minor_t sum_minor[TALLY_MAX];
+	int assets;
+	char kinds_text[TALLY_MAX][32];
+};
+
+static int tally_break(void *ctx, const clr_break_row *r)
+{
+	struct tally *t = ctx;
+	amount_minor_t v;
+	int k, a, scale;
+	char why[64];
+	lg_error err;
+
+	for (k = 0; k < t->kinds && strcmp(t->kinds_text[k], r->kind) != 0; k++)
+		;
+	if (k == t->kinds && k < TALLY_MAX) {
+		snprintf(t->kinds_text[k], sizeof t->kinds_text[k], "%s", r->kind);
+		t->kind[k] = t->kinds_text[k];
+		t->kinds++;
+	}
+	if (k < TALLY_MAX)
+		t->kind_n[k]++;
+	lg_error_init(&err);
+	if (!r->asset || ledger_asset_scale(t->lg, r->asset, &scale, &err) != 0 ||
+	    amount_parse(r->amount, strlen(r->amount), scale, &v, why, sizeof why) != 0)
+		return 0;
+	for (a = 0; a < t->assets && strcmp(t->asset[a], r->asset) != 0; a++)
+		;
+	if (a == t->assets) {
+		if (a >= TALLY_MAX)
+			return 0;
+		snprintf(t->asset[a], sizeof t->asset[a], "%s", r->asset);
+		t->scale[a] = scale;
+		t->sum_minor[a] = 0;
+		t->assets++;
+	}
+	if (amount_add(t->sum_minor[a], v < 0 ? -v : v, &t->sum_minor[a]) != 0)
+		return LG_EDATA;
+	return 0;
+}
+
+static void print_tally(ledger *lg, const char *date)
+{
+	struct tally t;
+	lg_error err;
+
+	memset(&t, 0, sizeof t);
+	t.lg = lg;
+	lg_error_init(&err);
+	if (clr_breaks_list(lg, date, NULL, tally_break, &t, &err) != 0)
+		return;
+	printf("  breaks by kind:");
+	for (int k = 0; k < t.kinds; k++)
+		printf("%s %s %ld", k ? "," : "", t.kind[k], t.kind_n[k]);
+	printf("%s\n  amounts in breaks:", t.kinds ? "" : " none");
+	for (int a = 0; a < t.assets; a++) {
+		char text[AMOUNT_TEXT_MAX];
+		amount_format(t.sum_minor[a], t.scale[a], text, sizeof text);
+		printf("%s %s %s", a ? "," : "", text, t.asset[a]);
+	}
+	printf("%s\n", t.assets ? "" : " none");
+}
+
 /* The night's reports, each from the database alone: a re-run writes the
  * same bytes. */
 static int nightly_reports(void *ctx, ledger *lg, const char *date,
@@ -501,18 +573,21 @@ int cmd_nightly(const cli_ctx *cx, int argc, char **argv)
 	o.reports_ctx = &rctx;
 	lg_error_init(&err);
 	rc = clr_nightly(lg, &cfg, &o, &res, &err);
-	ledger_close(lg);
-	if (rc && rc != LG_ECHECK)
+	if (rc && rc != LG_ECHECK) {
+		ledger_close(lg);
 		return cli_fail(&err);
-	printf("nightly %s%s: %ld file(s) (%ld already imported, %ld rejected)\n", date,
-	       res.resumed ? " (resumed)" : "", res.files, res.files_skipped,
-	       res.files_rejected);
+	}
+	printf("nightly %s%s: %ld file(s) (%ld already imported, %ld rejected), "
+	       "%ld statement line(s) staged\n", date, res.resumed ? " (resumed)" : "",
+	       res.files, res.files_skipped, res.files_rejected, res.lines_staged);
 	printf("  matched this run: %ld (reference %ld, amount %ld, one-to-many %ld, "
 	       "many-to-one %ld)\n", res.recon.matches, res.recon.matched_by_rule[0],
 	       res.recon.matched_by_rule[1], res.recon.matched_by_rule[2],
 	       res.recon.matched_by_rule[3]);
 	printf("  payouts rejected: %ld, holds expired: %ld, breaks of the night: %ld\n",
 	       res.payouts_rejected, res.holds_expired, res.breaks);
+	print_tally(lg, date);
+	ledger_close(lg);
 	printf("  reports: %s/%s/\n", outbox, date);
 	return rc;
 }

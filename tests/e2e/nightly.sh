@@ -40,6 +40,9 @@ grep -q "^card  *72  *71  *71 " demo/outbox/2026-11-25/reconciliation.txt ||
 	fail "card reconciliation: $(cat demo/outbox/2026-11-25/reconciliation.txt)"
 h1=$(head_of demo)
 [ -n "$h1" ] || fail "no chain head"
+# An independent recomputation of every match and settlement.
+python3 "$ROOT/tests/clearcheck.py" demo/clearbook.db >check.out 2>check.err ||
+	fail "clearcheck: $(cat check.err)"
 
 # --- a re-run changes nothing and writes byte-identical reports ----------
 mkdir snap1 && cp demo/outbox/2026-11-25/* snap1/
@@ -91,6 +94,8 @@ SAMPLES=big sh "$ROOT/samples/demo.sh" base --load-only >/dev/null 2>&1 || fail 
 mkdir -p ref && cp base/clearbook.db ref/ && cp -r big/inbox ref/
 CLEARBOOK_NOW=2026-11-25T02:00:00Z night ref >/dev/null 2>ref.err || fail "uninterrupted night: $(cat ref.err)"
 href=$(head_of ref)
+python3 "$ROOT/tests/clearcheck.py" ref/clearbook.db >/dev/null 2>check.err ||
+	fail "clearcheck on the big world: $(cat check.err)"
 for delay in 0.05 0.2 0.4 0.7 1.0 1.5; do
 	k=kill-$delay
 	mkdir -p "$k" && cp base/clearbook.db "$k/" && cp -r big/inbox "$k/"

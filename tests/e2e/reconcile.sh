@@ -131,6 +131,9 @@ out_has "many-to-one 1" "re-match after unmatch"
 expect_exit 0 journal
 out_has "settle:card:L7.2" "new settlement id after unmatch"
 verify_ok 21
+python3 "$ROOT/tests/clearcheck.py" clearbook.db >check.out 2>check.err ||
+	fail "clearcheck: $(cat check.err)"
+grep -q "^ok: 8 matches" check.out || fail "clearcheck: $(cat check.out)"
 
 # The trail is append-only in the database too.
 sqlite3 clearbook.db "UPDATE clearing_matches SET reason = 'x'" 2>err && fail "UPDATE of clearing_matches allowed"
