@@ -900,6 +900,12 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 		*r->err = e2;
 		return rc;
 	}
+	/* A settlement id names the lines it settles and how often they were
+	 * matched before; finding it already posted means the match records
+	 * and the journal disagree. */
+	if (replayed)
+		return lg_error_set(r->err, LG_EINTERNAL, "settlement '%s' is already in the "
+		                    "journal but its match is not recorded", id);
 	rc = insert_match_rows(r, m, id, &m->match_id);
 	if (!rc && m->rule != 4)
 		rc = late_breaks(r, m);

@@ -15,12 +15,15 @@
 #include "../ledger/ledger_sql.h"
 
 static const char *const schema_sql =
-	/* A match lists its lines and items as text for reading; the two
+	/* settlement_id is unique because it is a journal transaction id and
+	 * a match is recorded only with a settlement newly posted (recon.c
+	 * refuses a replayed one); no index is spent on it.
+	 * A match lists its lines and items as text for reading; the two
 	 * lookup tables are keyed by line and by item, which is how the passes
 	 * and the break report ask. */
 	"CREATE TABLE IF NOT EXISTS clearing_matches(id INTEGER PRIMARY KEY,"
-	"  channel TEXT NOT NULL, rule TEXT NOT NULL, settlement_id TEXT NOT NULL"
-	"  UNIQUE, created_at TEXT NOT NULL, user TEXT NOT NULL, reason TEXT NOT NULL,"
+	"  channel TEXT NOT NULL, rule TEXT NOT NULL, settlement_id TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL, user TEXT NOT NULL, reason TEXT NOT NULL,"
 	"  lines TEXT NOT NULL, items TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS clearing_match_lines(line_id INTEGER NOT NULL,"
 	"  match_id INTEGER NOT NULL REFERENCES clearing_matches(id),"
