@@ -18,7 +18,6 @@ _Noreturn void clr_assert_fail(const char *what, const char *file, int line);
 
 #define CLR_ARENA_CHUNK_BYTES (1 << 20)
 #define CLR_MATCHES_PER_COMMIT 50000 /* matches committed together */
-#define CLR_SQL_MAX_BYTES 2048
 
 /* Strings of one reconciliation run, freed together. */
 struct clr_arena {

@@ -46,10 +46,21 @@ static const char *const schema_sql =
 	"  run_id INTEGER NOT NULL REFERENCES nightly_runs(id), step TEXT NOT NULL,"
 	"  event TEXT NOT NULL, at TEXT NOT NULL, detail TEXT NOT NULL);";
 
-static const char *const append_only_tables[] = {
-	"clearing_matches", "clearing_match_lines", "clearing_match_items",
-	"clearing_unmatches", "clearing_breaks", "nightly_runs", "nightly_steps",
-};
+/* Every clearing table is append-only, like the journal. */
+#define APPEND_ONLY(t)                                                         \
+	"CREATE TRIGGER IF NOT EXISTS " t "_no_update BEFORE UPDATE ON " t          \
+	" BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"                \
+	"CREATE TRIGGER IF NOT EXISTS " t "_no_delete BEFORE DELETE ON " t          \
+	" BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"
+
+static const char *const triggers_sql =
+	APPEND_ONLY("clearing_matches")
+	APPEND_ONLY("clearing_match_lines")
+	APPEND_ONLY("clearing_match_items")
+	APPEND_ONLY("clearing_unmatches")
+	APPEND_ONLY("clearing_breaks")
+	APPEND_ONLY("nightly_runs")
+	APPEND_ONLY("nightly_steps");
 
 _Noreturn void clr_assert_fail(const char *what, const char *file, int line)
 {
@@ -82,22 +93,11 @@ int clr_prepare(ledger *lg, const char *sql, sqlite3_stmt **out, lg_error *err)
 int clr_schema(ledger *lg, lg_error *err)
 {
 	sqlite3 *db = ledger_sqlite(lg);
-	char sql[CLR_SQL_MAX_BYTES];
 
 	if (sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		return clr_sql_error(lg, err, "creating the clearing tables");
-	for (size_t i = 0; i < sizeof append_only_tables / sizeof *append_only_tables;
-	     i++) {
-		const char *t = append_only_tables[i];
-		snprintf(sql, sizeof sql,
-		         "CREATE TRIGGER IF NOT EXISTS %s_no_update BEFORE UPDATE ON %s "
-		         "BEGIN SELECT RAISE(ABORT, '%s is append-only'); END;"
-		         "CREATE TRIGGER IF NOT EXISTS %s_no_delete BEFORE DELETE ON %s "
-		         "BEGIN SELECT RAISE(ABORT, '%s is append-only'); END;",
-		         t, t, t, t, t, t);
-		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-			return clr_sql_error(lg, err, "creating the clearing triggers");
-	}
+	if (sqlite3_exec(db, triggers_sql, NULL, NULL, NULL) != SQLITE_OK)
+		return clr_sql_error(lg, err, "creating the clearing triggers");
 	return LG_OK;
 }
 
