@@ -29,6 +29,12 @@ void clr_arena_release(struct clr_arena *a);
 const char *clr_arena_strndup(struct clr_arena *a, const char *text, size_t len);
 void *clr_arena_alloc(struct clr_arena *a, size_t bytes);
 
+/* Grows the array *pp of *cap elements of `elem_bytes` so that index
+ * `need` fits (doubling, at most CLR_ARRAY_MAX elements).  0, or -1 when out
+ * of memory or past the bound (*pp and *cap unchanged). */
+#define CLR_ARRAY_MAX (1 << 28)
+int clr_grow(void *pp, int *cap, int need, size_t elem_bytes);
+
 /* Prepares `sql` on the ledger's database; on failure fills err. */
 int clr_prepare(ledger *lg, const char *sql, sqlite3_stmt **out, lg_error *err);
 int clr_sql_error(ledger *lg, lg_error *err, const char *what);

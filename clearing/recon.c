@@ -228,14 +228,8 @@ static int load_account(struct run *r, const char *code)
 
 static struct item *item_new(struct run *r)
 {
-	if (r->items_n == r->items_cap) {
-		int cap = r->items_cap ? r->items_cap * 2 : 1024;
-		struct item *p = realloc(r->items, (size_t)cap * sizeof *p);
-		if (!p)
-			return NULL;
-		r->items = p;
-		r->items_cap = cap;
-	}
+	if (clr_grow(&r->items, &r->items_cap, r->items_n, sizeof *r->items) != 0)
+		return NULL;
 	return &r->items[r->items_n++];
 }
 
@@ -324,15 +318,9 @@ static int load_ids(struct run *r, const char *sql, long long **out, int *n_out)
 		return rc;
 	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			int c = cap ? cap * 2 : 256;
-			long long *p = realloc(ids, (size_t)c * sizeof *p);
-			if (!p) {
-				rc = lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-				break;
-			}
-			ids = p;
-			cap = c;
+		if (clr_grow(&ids, &cap, n, sizeof *ids) != 0) {
+			rc = lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+			break;
 		}
 		ids[n++] = sqlite3_column_int64(st, 0);
 	}
@@ -407,14 +395,8 @@ static int mark_items(struct run *r)
 
 static struct line *line_new(struct run *r)
 {
-	if (r->lines_n == r->lines_cap) {
-		int cap = r->lines_cap ? r->lines_cap * 2 : 1024;
-		struct line *p = realloc(r->lines, (size_t)cap * sizeof *p);
-		if (!p)
-			return NULL;
-		r->lines = p;
-		r->lines_cap = cap;
-	}
+	if (clr_grow(&r->lines, &r->lines_cap, r->lines_n, sizeof *r->lines) != 0)
+		return NULL;
 	return &r->lines[r->lines_n++];
 }
 
@@ -588,14 +570,8 @@ struct idx_list {
 
 static int list_push(struct idx_list *s, int v)
 {
-	if (s->n == s->cap) {
-		int cap = s->cap ? s->cap * 2 : 64;
-		int *p = realloc(s->v, (size_t)cap * sizeof *p);
-		if (!p)
-			return -1;
-		s->v = p;
-		s->cap = cap;
-	}
+	if (clr_grow(&s->v, &s->cap, s->n, sizeof *s->v) != 0)
+		return -1;
 	s->v[s->n++] = v;
 	return 0;
 }

@@ -281,6 +281,28 @@ int clr_step_event(ledger *lg, long long run_id, const char *step,
 	return rc;
 }
 
+int clr_grow(void *pp, int *cap, int need, size_t elem_bytes)
+{
+	void **p = pp;
+	int n = *cap ? *cap : 256;
+	void *q;
+
+	if (need < *cap)
+		return 0;
+	if (need >= CLR_ARRAY_MAX)
+		return -1;
+	while (n <= need)
+		n *= 2;
+	if (n > CLR_ARRAY_MAX)
+		n = CLR_ARRAY_MAX;
+	q = realloc(*p, (size_t)n * elem_bytes);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
 /* --- arena -------------------------------------------------------------- */
 struct clr_chunk {
 	struct clr_chunk *next;

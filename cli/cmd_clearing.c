@@ -111,50 +111,6 @@ static void breaks_table(out_table *t)
 	out_table_init(t, 12, names, flags);
 }
 
-static int breaks_list(const cli_ctx *cx, int argc, char **argv)
-{
-	static const char usage[] =
-		"usage: clearbook breaks list [--date YYYY-MM-DD] [--channel C]\n"
-		"                             [--format text|csv|json]\n"
-		"Lists the reconciliation breaks of a night (default: the latest): kind\n"
-		"(unknown, duplicate, fee, amount, unsettled, late, payout-rejected,\n"
-		"settlement-refused), the line or transaction, amount, age in days,\n"
-		"whether it was resolved since, the reason and the nearest candidates.\n";
-	const char *date = NULL, *channel = NULL, *format = NULL, *pos[1];
-	struct cli_opt opts[] = { { "--date", &date, NULL }, { "--channel", &channel, NULL },
-	                          { "--format", &format, NULL }, { NULL, NULL, NULL } };
-	enum out_format f;
-	out_table t;
-	lg_error err;
-	ledger *lg;
-	int n, rc = cli_parse(argc, argv, opts, pos, 0, 0, &n, usage);
-
-	if (rc)
-		return rc == CLI_HELP ? 0 : rc;
-	rc = cli_format(format, &f);
-	if (!rc)
-		rc = cli_open(cx, 0, &lg);
-	if (rc)
-		return rc;
-	lg_error_init(&err);
-	breaks_table(&t);
-	rc = clr_schema(lg, &err);
-	if (!rc)
-		rc = clr_breaks_list(lg, date, channel, break_row, &t, &err);
-	ledger_close(lg);
-	if (!rc)
-		out_table_print(&t, f, stdout);
-	out_table_release(&t);
-	return rc ? cli_fail(&err) : 0;
-}
-
-int cmd_breaks(const cli_ctx *cx, int argc, char **argv)
-{
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return breaks_list(cx, argc - 1, argv + 1);
-	return breaks_list(cx, argc, argv);
-}
-
 static int match_row(void *ctx, const clr_match_row *r)
 {
 	char id[24];
@@ -174,15 +130,17 @@ static void matches_table(out_table *t)
 	out_table_init(t, 10, names, flags);
 }
 
-static int match_list(const cli_ctx *cx, int argc, char **argv)
+enum listing { LIST_BREAKS, LIST_MATCHES };
+
+/* `breaks list` and `match list`: options, the table, the format. */
+static int list_command(const cli_ctx *cx, int argc, char **argv, const char *usage,
+                        enum listing what)
 {
-	static const char usage[] =
-		"usage: clearbook match list [--channel C] [--format text|csv|json]\n"
-		"Lists every match with its rule, settlement, lines and transactions,\n"
-		"who made it and why, and whether it was undone.\n";
-	const char *channel = NULL, *format = NULL, *pos[1];
+	const char *date = NULL, *channel = NULL, *format = NULL, *pos[1];
 	struct cli_opt opts[] = { { "--channel", &channel, NULL },
-	                          { "--format", &format, NULL }, { NULL, NULL, NULL } };
+	                          { "--format", &format, NULL },
+	                          { what == LIST_BREAKS ? "--date" : NULL, &date, NULL },
+	                          { NULL, NULL, NULL } };
 	enum out_format f;
 	out_table t;
 	lg_error err;
@@ -197,15 +155,48 @@ static int match_list(const cli_ctx *cx, int argc, char **argv)
 	if (rc)
 		return rc;
 	lg_error_init(&err);
-	matches_table(&t);
+	if (what == LIST_BREAKS)
+		breaks_table(&t);
+	else
+		matches_table(&t);
 	rc = clr_schema(lg, &err);
-	if (!rc)
+	if (!rc && what == LIST_BREAKS)
+		rc = clr_breaks_list(lg, date, channel, break_row, &t, &err);
+	else if (!rc)
 		rc = clr_matches_list(lg, channel, match_row, &t, &err);
 	ledger_close(lg);
 	if (!rc)
 		out_table_print(&t, f, stdout);
 	out_table_release(&t);
 	return rc ? cli_fail(&err) : 0;
+}
+
+static int breaks_list(const cli_ctx *cx, int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: clearbook breaks list [--date YYYY-MM-DD] [--channel C]\n"
+		"                             [--format text|csv|json]\n"
+		"Lists the reconciliation breaks of a night (default: the latest): kind\n"
+		"(unknown, duplicate, fee, amount, unsettled, late, payout-rejected,\n"
+		"settlement-refused), the line or transaction, amount, age in days,\n"
+		"whether it was resolved since, the reason and the nearest candidates.\n";
+	return list_command(cx, argc, argv, usage, LIST_BREAKS);
+}
+
+int cmd_breaks(const cli_ctx *cx, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return breaks_list(cx, argc - 1, argv + 1);
+	return breaks_list(cx, argc, argv);
+}
+
+static int match_list(const cli_ctx *cx, int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: clearbook match list [--channel C] [--format text|csv|json]\n"
+		"Lists every match with its rule, settlement, lines and transactions,\n"
+		"who made it and why, and whether it was undone.\n";
+	return list_command(cx, argc, argv, usage, LIST_MATCHES);
 }
 
 /* Splits a comma-separated list in place. */
