@@ -1485,6 +1485,23 @@ static void run_release(struct run *r)
 }
 
 /* Loads accounts, items and lines inside the caller's ledger transaction. */
+/* A configured account that does not exist would turn every match into a
+ * refused settlement: say so once instead. */
+static int account_exists(struct run *r, const char *what, const char *code)
+{
+	sqlite3_stmt *st;
+	int rc = clr_prepare(r->lg, "SELECT 1 FROM accounts WHERE code = ?1", &st, r->err);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		rc = lg_error_set(r->err, LG_ENOINPUT, "channel '%s': %s account '%s' does "
+		                  "not exist", r->ch->name, what, code);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int run_load(struct run *r)
 {
 	char list[sizeof r->ch->clearing];
@@ -1494,6 +1511,11 @@ static int run_load(struct run *r)
 	r->json = malloc(SETTLE_JSON_MAX);
 	if (!r->json)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	rc = r->ch->settle_to[0] ? account_exists(r, "settle_to", r->ch->settle_to) : 0;
+	if (!rc && r->ch->fee_account[0])
+		rc = account_exists(r, "fee", r->ch->fee_account);
+	if (rc)
+		return rc;
 	snprintf(list, sizeof list, "%s", r->ch->clearing);
 	for (char *tok = strtok_r(list, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
 		rc = load_account(r, tok);

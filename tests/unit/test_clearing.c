@@ -297,8 +297,12 @@ static void reconcile_rejects_a_bad_date_and_a_missing_account(void **state)
 	lg_error_init(&err);
 	assert_int_equal(clr_reconcile(f->lg, &ch, "2026-13-01", &s, &err), LG_EUSAGE);
 	assert_int_equal(clr_reconcile(f->lg, &ch, "2026-11-25", &s, &err), LG_ENOINPUT);
-	assert_non_null(strstr(err.msg, "clearing account 'assets:clearing:card' does "
-	                                "not exist"));
+	assert_non_null(strstr(err.msg, "fee account 'expense:fees:card' does not exist"));
+	setup_card(f->lg);
+	snprintf(ch.settle_to, sizeof ch.settle_to, "assets:clearing:nowhere");
+	assert_int_equal(clr_reconcile(f->lg, &ch, "2026-11-25", &s, &err), LG_ENOINPUT);
+	assert_non_null(strstr(err.msg, "settle_to account 'assets:clearing:nowhere' "
+	                                "does not exist"));
 }
 
 int main(void)
