@@ -26,7 +26,7 @@ static const char export_usage[] =
 	"       clearbook export csv [--from D] [--to D] [--encoding E] --out DIR --key FILE\n"
 	"       clearbook export journal [--from D] [--to D] --out DIR --key FILE\n"
 	"       clearbook export verify DIR --pubkey FILE\n"
-	"Writes the export into DIR (created; it must not hold files) with\n"
+	"Writes the export into DIR (made if missing; else it must be empty) with\n"
 	"MANIFEST.json (every file's name, size and SHA-256, the period, the chain\n"
 	"head, the command) and MANIFEST.json.sig, its Ed25519 signature by --key\n"
 	"(see keygen). Files: camt053.xml (camt.053.001.08 statement of account A),\n"
