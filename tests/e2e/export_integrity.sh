@@ -153,3 +153,24 @@ expect_exit 0 export journal --from 2026-11-01 --out d3 --key key.pem
 cmp -s d1/jnl/MANIFEST.json d3/MANIFEST.json && fail "the manifest ignores a new transaction"
 jq -e '.ledger.transactions == 18' d3/MANIFEST.json >/dev/null || fail "transactions not 18"
 expect_exit 0 export verify d1/jnl --pubkey key.pem.pub
+
+# ---------------------------------------------------------------------------
+# 5. One snapshot: while another process posts, the chain head in the
+#    manifest is the last transaction in the exported journal.
+i=0
+while [ $i -lt 60 ]; do
+	tx "bg-$i" assets:bank:icbc:cny equity:capital:cny 1.00
+	i=$((i + 1))
+done >bg.jsonl
+(
+	split -l 1 bg.jsonl bgpart.
+	for f in bgpart.*; do "$CLEARBOOK" post "$f" >/dev/null 2>&1 || true; done
+) &
+bg=$!
+for k in 1 2 3 4; do
+	expect_exit 0 export csv --out snap$k --key key.pem
+	last=$(tr -d '\r' <snap$k/journal.csv | awk -F, 'NR > 1 { s = $1 } END { print s }')
+	jq -e --argjson n "$last" '.ledger.transactions == $n' snap$k/MANIFEST.json >/dev/null ||
+		fail "export $k: the manifest's head is not the journal's last seq $last: $(cat snap$k/MANIFEST.json)"
+done
+wait $bg
