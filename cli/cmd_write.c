@@ -446,9 +446,10 @@ int cmd_close_period(const cli_ctx *cx, int argc, char **argv)
 		"usage: clearbook close-period YYYY-MM [--key FILE [--seal-dir DIR]]\n"
 		"Records every account's closing balance and the chain head; postings\n"
 		"dated in or before the month are refused from then on. With --key, also\n"
-		"writes DIR/seal-YYYY-MM.json (DIR made if missing; default '.'), the chain head and every\n"
-		"closing balance signed with that Ed25519 key (see keygen), and its\n"
-		"signature DIR/seal-YYYY-MM.json.sig; `clearbook seal verify` checks it.\n";
+		"writes the period's seal DIR/seal-YYYY-MM.json (DIR made if missing;\n"
+		"default '.'): the chain head and every closing balance, signed with that\n"
+		"Ed25519 key (see keygen) in DIR/seal-YYYY-MM.json.sig. `clearbook seal\n"
+		"verify` checks it (docs/exporters.md).\n";
 	const char *key = NULL, *dir = ".", *pos[1];
 	struct cli_opt opts[] = { { "--key", &key, NULL }, { "--seal-dir", &dir, NULL },
 	                          { NULL, NULL, NULL } };

@@ -131,11 +131,19 @@ static void write_directives(struct jnl_ctx *c)
 			seen = strcmp(c->v[j].asset, c->v[i].asset) == 0;
 		if (seen)
 			continue;
+		/* hledger wants a decimal mark in a format ("0."), which ledger-cli
+		 * refuses; an asset without decimals gets no directive, and both
+		 * read its whole-number amounts as they are. */
+		if (c->v[i].scale == 0) {
+			fputs("; commodity ", c->out);
+			put_commodity(c->out, c->v[i].asset);
+			fputs(": no decimals\n", c->out);
+			continue;
+		}
 		fputs("commodity ", c->out);
 		put_commodity(c->out, c->v[i].asset);
-		/* hledger wants a decimal mark in a format, even with no decimals. */
-		fprintf(c->out, "\n    format 0.%.*s ",
-		        c->v[i].scale, "000000000000000000");
+		fprintf(c->out, "\n    format 0.%.*s ", c->v[i].scale,
+		        "000000000000000000");
 		put_commodity(c->out, c->v[i].asset);
 		fputc('\n', c->out);
 	}

@@ -160,12 +160,19 @@ static int check_extra(const char *dir, json_t *files, lg_error *err)
 
 	if (!dp)
 		return lg_error_set(err, LG_EIO, "%s: %s", dir, strerror(errno));
-	while ((d = readdir(dp)) != NULL && n < DIR_ENTRIES_MAX) {
+	while ((d = readdir(dp)) != NULL) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
-		names[n] = strdup(d->d_name);
-		if (!names[n])
+		if (n == DIR_ENTRIES_MAX) {
+			rc = lg_error_set(err, LG_ECHECK, "%s: more than %d files, which no "
+			                  "export has", dir, DIR_ENTRIES_MAX);
 			break;
+		}
+		names[n] = strdup(d->d_name);
+		if (!names[n]) {
+			rc = lg_error_set(err, LG_EINTERNAL, "out of memory");
+			break;
+		}
 		n++;
 	}
 	closedir(dp);

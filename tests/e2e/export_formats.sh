@@ -6,8 +6,8 @@
 # payout_id, creditor from the account meta, errors naming the merchant and
 # the field), csv (the same bytes as `journal`/`balance --format csv`,
 # formulas neutralised, GB18030 round trip through iconv) and journal
-# (`hledger balance` gives exactly `clearbook balance`, whole and for a
-# period).  Every XML validates against the official XSD; camt053 and
+# (`hledger balance` and ledger-cli give exactly `clearbook balance`,
+# whole and for a period).  Every XML validates against the official XSD; camt053 and
 # pain001 also equal golden files.
 #
 # Run by tests/run.sh with cwd in a fresh scratch directory, CLEARBOOK set to
@@ -236,7 +236,8 @@ expect_exit 65 export csv --encoding ASCII --out ascii --key key.pem
 expect_exit 64 export csv --encoding NO-SUCH-ENCODING --out x --key key.pem
 
 # ---------------------------------------------------------------------------
-# 4. journal: hledger's balances are ours, for every account.
+# 4. journal: hledger's (and ledger-cli's) balances are ours, for every
+#    account.
 # ours [--at D]: non-zero own balances as "account amount asset", trailing
 # zeros dropped; theirs FILE: the same from hledger.
 norm() {
@@ -263,6 +264,13 @@ theirs jnl/export.journal >theirs.txt
 [ "$(wc -l <ours.txt)" -ge 8 ] || fail "too few balances compared: $(cat ours.txt)"
 cmp -s ours.txt theirs.txt || fail "hledger balance differs from clearbook balance:
 $(diff ours.txt theirs.txt)"
+# ledger-cli reads the same file to the same figures.
+ledger -f jnl/export.journal balance --flat --no-total \
+	--balance-format '%(account) %(display_total)\n' >l.txt 2>l.err ||
+	fail "ledger-cli cannot read export.journal: $(cat l.err)"
+norm <l.txt >ledger.txt
+cmp -s ours.txt ledger.txt || fail "ledger-cli balance differs from clearbook balance:
+$(diff ours.txt ledger.txt)"
 grep -q '^assets:chain:usdt 1.5 "*USDT"*$' theirs.txt || fail "USDT not read by hledger: $(cat theirs.txt)"
 
 # A period: the opening balances carry October into November.
@@ -274,3 +282,9 @@ ours --at 2026-11-30 >ours.txt
 theirs jnlnov/export.journal >theirs.txt
 cmp -s ours.txt theirs.txt || fail "hledger (November) differs from balance --at:
 $(diff ours.txt theirs.txt)"
+ledger -f jnlnov/export.journal balance --flat --no-total \
+	--balance-format '%(account) %(display_total)\n' >l.txt 2>l.err ||
+	fail "ledger-cli cannot read the November journal: $(cat l.err)"
+norm <l.txt >ledger.txt
+cmp -s ours.txt ledger.txt || fail "ledger-cli (November) differs from balance --at:
+$(diff ours.txt ledger.txt)"
