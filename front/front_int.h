@@ -238,8 +238,17 @@ typedef struct front_writer front_writer;
 int front_writer_start(front_writer **out, ledger *lg, const front_config *cfg,
                        front_metrics *m, lg_error *err);
 /* Queues `op` and waits for its answer; 0, or -1 when the queue is full
- * or the writer stops (the caller answers 503). */
-int front_writer_submit(front_writer *w, front_op *op);
+ * or the writer stops (the caller answers 503).  `announced`: the request
+ * was counted by front_writer_announce, and no longer is. */
+int front_writer_submit(front_writer *w, front_op *op, int announced);
+/*
+ * +1: a write request is on its way (its headers are in, the body and the
+ * checks still to come); -1: it will not come after all.  The writer
+ * lingers up to FRONT_LINGER_US for announced requests before it starts a
+ * batch, so that one commit serves them too.
+ */
+void front_writer_announce(front_writer *w, int delta);
+#define FRONT_LINGER_US 2000
 /* Drains the queue, commits, stops the thread and frees the writer. */
 void front_writer_stop(front_writer *w);
 

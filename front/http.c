@@ -128,6 +128,7 @@ struct request {
 	size_t len;
 	int too_big;
 	int seen;         /* the first call of the access handler is past */
+	int announced;    /* counted by front_writer_announce */
 	double start_s;
 	int counted;
 };
@@ -525,6 +526,7 @@ static enum MHD_Result post_op(struct server *s, struct MHD_Connection *c,
 	json_error_t jerr;
 	enum MHD_Result rc;
 	size_t n = idem ? strlen(idem) : 0;
+	int rc_submit;
 
 	for (size_t i = 0; i < n; i++)
 		if (idem[i] < 0x21 || idem[i] > 0x7e)
@@ -566,7 +568,9 @@ static enum MHD_Result post_op(struct server *s, struct MHD_Connection *c,
 		front_sha256(m, (size_t)h + r->len, op->request_sha);
 		free(m);
 	}
-	if (front_writer_submit(s->writer, op) != 0)
+	rc_submit = front_writer_submit(s->writer, op, r->announced);
+	r->announced = 0;
+	if (rc_submit != 0)
 		rc = fail(s, c, r, 503, "overloaded", "the commit queue is full; try again",
 		          1);
 	else
@@ -661,6 +665,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!r)
 		return;
+	if (r->announced)
+		front_writer_announce(s->writer, -1);
 	if (r->counted) {
 		pthread_mutex_lock(&s->mu);
 		s->in_flight--;
@@ -680,6 +686,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct server *s = cls;
 	struct request *r = *con_cls;
 	size_t max = (size_t)s->cfg.body_max_bytes;
+	enum MHD_Result rc;
 
 	(void)version;
 	if (!r)
@@ -705,12 +712,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		                                             "Content-Length");
 		r->seen = 1;
+		if (!strcmp(method, "POST") && !s->stopping) {
+			/* the writer may wait a moment for this one */
+			front_writer_announce(s->writer, 1);
+			r->announced = 1;
+		}
 		if (!cl || strtoull(cl, NULL, 10) <= max)
 			return MHD_YES; /* the body, if any, comes next */
 		/* refuse before reading a body we would throw away */
 		r->too_big = 1;
 	}
-	return dispatch(s, c, url, method, r);
+	rc = dispatch(s, c, url, method, r);
+	if (r->announced) {
+		/* answered without the writer */
+		front_writer_announce(s->writer, -1);
+		r->announced = 0;
+	}
+	return rc;
 }
 
 /* --- start and stop ------------------------------------------------------- */

@@ -45,6 +45,7 @@ struct front_writer {
 	pthread_cond_t cv_work, cv_done;
 	front_op *head, *tail;
 	long depth;
+	long announced;            /* write requests on their way to the queue */
 	int stopping;
 	pthread_t thread;
 	ledger *lg;
@@ -63,6 +64,7 @@ struct front_writer {
 	char now_text[32];
 	time_t last_expire;
 	/* asset scales never change (the ledger refuses it): kept once read */
+	unsigned id_counter;
 	int assets_n;
 	struct { char code[LG_ASSET_CODE_MAX + 1]; int scale; } assets[64];
 };
@@ -204,6 +206,27 @@ static int exec_stmt(front_writer *w, const char *sql, const char *const *args,
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * A new id: prefix, milliseconds since 1970, a counter and 16 random bits,
+ * in hex ("pu_019ab3c5d2e10007f3a9").  Ids that grow with time append to
+ * the end of the unique indexes (the journal's and ours) instead of
+ * dirtying a random page each: fewer pages per commit.
+ */
+static int new_id(front_writer *w, const char *prefix, char *out, size_t cap)
+{
+	struct timespec t;
+	char rnd[5];
+	unsigned long long ms;
+
+	if (front_random_hex(rnd, 2) != 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &t);
+	ms = (unsigned long long)t.tv_sec * 1000u + (unsigned long long)t.tv_nsec / 1000000u;
+	w->id_counter = (w->id_counter + 1) & 0xffffu;
+	snprintf(out, cap, "%s_%012llx%04x%s", prefix, ms, w->id_counter, rnd);
+	return 0;
 }
 
 /* --- the balance mirror ------------------------------------------------ */
@@ -389,6 +412,7 @@ static void finish(front_writer *w, front_op *op)
 {
 	FRONT_ASSERT(w->in_tx);
 	FRONT_ASSERT(op->status >= 200);
+	FRONT_ASSERT(w->pending_n < (long)(sizeof w->pending / sizeof w->pending[0]));
 	if (op->status < 500 && idem_put(w, op) != 0) {
 		abort_tx(w, op, "recording an idempotency key failed");
 		return;
@@ -874,7 +898,7 @@ static void answer_purchase(front_writer *w, front_op *op, unsigned status,
 static void do_purchase(front_writer *w, front_op *op)
 {
 	struct purchase_req r;
-	char tx[TX_JSON_MAX], hex[17];
+	char tx[TX_JSON_MAX];
 	const char *wallets[3];
 	front_balance *b;
 	int rc;
@@ -895,9 +919,8 @@ static void do_purchase(front_writer *w, front_op *op)
 		goto fail;
 	if (rc)
 		goto done;
-	if (front_random_hex(hex, 8) != 0)
+	if (new_id(w, "pu", r.p.id, sizeof r.p.id) != 0)
 		goto fail;
-	snprintf(r.p.id, sizeof r.p.id, "pu_%s", hex);
 	if (r.capture && front_fee_minor(r.p.amount, r.merchant ? r.merchant->fee_bps
 	                                 : w->cfg->default_fee_bps, &r.p.fee) != 0)
 		goto fail;
@@ -997,7 +1020,7 @@ static void do_refund(front_writer *w, front_op *op)
 	static const char *const allowed[] = { "purchase_id", "amount", NULL };
 	const char *pid = jstr(op->body, "purchase_id"), *amount = jstr(op->body, "amount");
 	const char *bad = unknown_field(op->body, allowed);
-	char tx[TX_JSON_MAX], hex[17], id[FRONT_ID_MAX + 1], why[128];
+	char tx[TX_JSON_MAX], id[FRONT_ID_MAX + 1], why[128];
 	char wallet[LG_CODE_MAX + 1], payable[LG_CODE_MAX + 1], base[LG_CODE_MAX + 1];
 	char amt_text[AMOUNT_TEXT_MAX], refd[AMOUNT_TEXT_MAX];
 	front_purchase p;
@@ -1038,9 +1061,8 @@ static void do_refund(front_writer *w, front_op *op)
 		         "can still be refunded", why, p.asset, p.id);
 		goto done;
 	}
-	if (front_random_hex(hex, 8) != 0)
+	if (new_id(w, "rf", id, sizeof id) != 0)
 		goto fail;
-	snprintf(id, sizeof id, "rf_%s", hex);
 	snprintf(base, sizeof base, "liabilities:wallets:%s", p.customer);
 	front_account_for(w->cfg, base, p.asset, wallet, sizeof wallet);
 	snprintf(base, sizeof base, "liabilities:merchants:%s:payable", p.merchant);
@@ -1095,7 +1117,7 @@ static void do_quote(front_writer *w, front_op *op)
 	static const char *const allowed[] = { "from", "to", NULL };
 	const char *from = jstr(op->body, "from"), *to = jstr(op->body, "to");
 	const front_rate *rate;
-	char hex[17], id[FRONT_ID_MAX + 1], expires[32];
+	char id[FRONT_ID_MAX + 1], expires[32];
 	const char *args[6];
 
 	if (unknown_field(op->body, allowed) || !from || !to) {
@@ -1107,9 +1129,8 @@ static void do_quote(front_writer *w, front_op *op)
 		op_error(op, 422, "no_rate", "no rate from %.16s to %.16s", from, to);
 		goto done;
 	}
-	if (front_random_hex(hex, 8) != 0)
+	if (new_id(w, "fx", id, sizeof id) != 0)
 		goto fail;
-	snprintf(id, sizeof id, "fx_%s", hex);
 	timestamp_after(w->now, w->cfg->fx_quote_ttl_s, expires, sizeof expires);
 	args[0] = id;
 	args[1] = op->merchant;
@@ -1429,6 +1450,35 @@ static void run_batch(front_writer *w, front_op *list)
 	flush(w);
 }
 
+/* With the lock held: waits a little for requests already on their way,
+ * when there are some, so that they share the next commit. */
+static void linger(front_writer *w)
+{
+	struct timespec until;
+
+	if (!w->head || w->announced <= 0 || w->stopping)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += FRONT_LINGER_US * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (w->announced > 0 && w->depth < w->cfg->batch_max && !w->stopping)
+		if (pthread_cond_timedwait(&w->cv_work, &w->mu, &until) != 0)
+			break;
+}
+
+void front_writer_announce(front_writer *w, int delta)
+{
+	pthread_mutex_lock(&w->mu);
+	w->announced += delta;
+	FRONT_ASSERT(w->announced >= 0);
+	if (delta < 0)
+		pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void *writer_main(void *arg)
 {
 	front_writer *w = arg;
@@ -1444,6 +1494,7 @@ static void *writer_main(void *arg)
 			until.tv_sec += EXPIRE_EVERY_S;
 			pthread_cond_timedwait(&w->cv_work, &w->mu, &until);
 		}
+		linger(w);
 		while (w->head && n < w->cfg->batch_max) {
 			front_op *op = w->head;
 			w->head = op->next;
@@ -1514,9 +1565,13 @@ int front_writer_start(front_writer **out, ledger *lg, const front_config *cfg,
 	return LG_OK;
 }
 
-int front_writer_submit(front_writer *w, front_op *op)
+int front_writer_submit(front_writer *w, front_op *op, int announced)
 {
 	pthread_mutex_lock(&w->mu);
+	if (announced) {
+		w->announced--;
+		FRONT_ASSERT(w->announced >= 0);
+	}
 	if (w->stopping || w->depth >= w->cfg->queue_max) {
 		pthread_mutex_unlock(&w->mu);
 		return -1;
