@@ -115,11 +115,16 @@ struct server {
 	struct limiter *limits;
 	front_metrics metrics;
 	struct MHD_Daemon *daemon;
-	pthread_mutex_t mu;       /* in_flight, stopping */
+	pthread_mutex_t mu;       /* in_flight */
 	pthread_cond_t cv;
 	long in_flight;
-	int stopping;
+	int stopping;             /* read and set with __atomic: any thread */
 };
+
+static int stopping(struct server *s)
+{
+	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
+}
 
 struct request {
 	char uri[URI_MAX];
@@ -240,7 +245,7 @@ static char *metrics_text(front_metrics *m, size_t *len)
 	OUT("clearbook_front_request_seconds_sum %.6f\n", m->latency_sum_s);
 	OUT("clearbook_front_request_seconds_count %llu\n", m->latency_count);
 	OUT("# TYPE clearbook_front_queue_depth gauge\nclearbook_front_queue_depth %ld\n",
-	    m->queue_depth);
+	    __atomic_load_n(&m->queue_depth, __ATOMIC_RELAXED));
 	OUT("# TYPE clearbook_front_commit_batch_size histogram\n");
 	acc = 0;
 	for (int i = 0; i < 8; i++) {
@@ -277,7 +282,7 @@ static enum MHD_Result respond(struct server *s, struct MHD_Connection *c,
 		snprintf(t, sizeof t, "%ld", retry_after_s);
 		MHD_add_response_header(resp, "Retry-After", t);
 	}
-	if (s->stopping)
+	if (stopping(s))
 		MHD_add_response_header(resp, "Connection", "close");
 	rc = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
@@ -602,7 +607,7 @@ static enum MHD_Result dispatch(struct server *s, struct MHD_Connection *c,
 		free(text);
 		return rc;
 	}
-	if (s->stopping)
+	if (stopping(s))
 		return fail(s, c, r, 503, "shutting_down", "the server is stopping", 1);
 	client_key(c, addr, sizeof addr);
 	wait_s = limiter_take(s->limits, addr, s->cfg.addr_rate_per_s, s->cfg.addr_burst);
@@ -712,7 +717,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		                                             "Content-Length");
 		r->seen = 1;
-		if (!strcmp(method, "POST") && !s->stopping) {
+		if (!strcmp(method, "POST") && !stopping(s)) {
 			/* the writer may wait a moment for this one */
 			front_writer_announce(s->writer, 1);
 			r->announced = 1;
@@ -818,7 +823,7 @@ static void drain(struct server *s)
 
 	MHD_quiesce_daemon(s->daemon);
 	pthread_mutex_lock(&s->mu);
-	s->stopping = 1;
+	__atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += DRAIN_WAIT_MS / 1000;
 	while (s->in_flight > 0)
