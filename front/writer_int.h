@@ -29,6 +29,10 @@ struct front_writer {
 	front_op *head, *tail;
 	long depth;
 	long announced;            /* write requests on their way to the queue */
+	long batch_n;              /* requests in the batch being handled */
+	long peak_cur, peak_prev;  /* most requests outstanding at once, this
+	                              second and the one before */
+	time_t peak_second;
 	int stopping;
 	pthread_t thread;
 	ledger *lg;
