@@ -130,6 +130,9 @@ int front_rate_parse(const char *text, front_rate_num *out);
  */
 int front_convert(amount_minor_t x, int from_scale, front_rate_num mul,
                   int divide, int to_scale, amount_minor_t *out);
+/* x * a / b for x, a >= 0 and b > 0, rounded half-even; -1 on overflow. */
+int front_muldiv(amount_minor_t x, amount_minor_t a, amount_minor_t b,
+                 amount_minor_t *out);
 /* Fee in basis points, rounded half-even. */
 int front_fee_minor(amount_minor_t amount, unsigned bps, amount_minor_t *out);
 
@@ -175,6 +178,7 @@ typedef struct front_purchase {
 	amount_minor_t pay;
 	char points_asset[LG_ASSET_CODE_MAX + 1]; /* points used, or "" */
 	amount_minor_t points;
+	amount_minor_t points_value; /* what the points paid, in `asset` */
 	char fx_quote_id[FRONT_ID_MAX + 1];
 	char expires_at[32];    /* holds only, else "" */
 	char created_at[32];

@@ -216,6 +216,7 @@ static int apply_points(front_writer *w, front_op *op, json_t *pts,
 	snprintf(base, sizeof base, "liabilities:wallets:%s", r->p.customer);
 	front_account_for(w->cfg, base, asset, r->pts_wallet, sizeof r->pts_wallet);
 	r->cash = r->p.amount - r->points_value;
+	r->p.points_value = r->points_value;
 	return 0;
 }
 
@@ -291,7 +292,7 @@ static int purchase_parse(front_writer *w, front_op *op, struct purchase_req *r)
 	return 0;
 }
 
-static int add_posting(char *buf, size_t cap, size_t *len, const char *acct,
+int front_add_posting(char *buf, size_t cap, size_t *len, const char *acct,
                        amount_minor_t v, int scale)
 {
 	char t[AMOUNT_TEXT_MAX];
@@ -309,7 +310,7 @@ static int add_posting(char *buf, size_t cap, size_t *len, const char *acct,
 }
 
 /* equity:trading:<asset in lower case>: balances a purchase per asset. */
-static void trading_account(const char *asset, char *out, size_t cap)
+void front_trading_account(const char *asset, char *out, size_t cap)
 {
 	snprintf(out, cap, "equity:trading:%s", asset);
 	for (char *c = out + strlen("equity:trading:"); *c; c++)
@@ -340,26 +341,26 @@ static int purchase_tx(front_writer *w, const struct purchase_req *r, char *buf,
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
 	len = (size_t)n;
-	rc |= add_posting(buf, cap, &len, r->wallet, r->cash, p->scale);
-	trading_account(p->asset, tr_b, sizeof tr_b);
+	rc |= front_add_posting(buf, cap, &len, r->wallet, r->cash, p->scale);
+	front_trading_account(p->asset, tr_b, sizeof tr_b);
 	if (p->pay_asset[0]) {
-		trading_account(p->pay_asset, tr_a, sizeof tr_a);
-		rc |= add_posting(buf, cap, &len, r->pay_wallet, p->pay, r->pay_scale);
-		rc |= add_posting(buf, cap, &len, tr_a, -p->pay, r->pay_scale);
-		rc |= add_posting(buf, cap, &len, tr_b, p->amount, p->scale);
+		front_trading_account(p->pay_asset, tr_a, sizeof tr_a);
+		rc |= front_add_posting(buf, cap, &len, r->pay_wallet, p->pay, r->pay_scale);
+		rc |= front_add_posting(buf, cap, &len, tr_a, -p->pay, r->pay_scale);
+		rc |= front_add_posting(buf, cap, &len, tr_b, p->amount, p->scale);
 	}
 	if (p->points_asset[0]) {
-		trading_account(p->points_asset, tr_a, sizeof tr_a);
-		rc |= add_posting(buf, cap, &len, r->pts_wallet, p->points, r->pts_scale);
-		rc |= add_posting(buf, cap, &len, tr_a, -p->points, r->pts_scale);
-		rc |= add_posting(buf, cap, &len, tr_b, r->points_value, p->scale);
+		front_trading_account(p->points_asset, tr_a, sizeof tr_a);
+		rc |= front_add_posting(buf, cap, &len, r->pts_wallet, p->points, r->pts_scale);
+		rc |= front_add_posting(buf, cap, &len, tr_a, -p->points, r->pts_scale);
+		rc |= front_add_posting(buf, cap, &len, tr_b, r->points_value, p->scale);
 	}
 	/* A hold is two postings (the ledger commits two-posting holds in
 	 * part); its fee is taken at capture. */
-	rc |= add_posting(buf, cap, &len, payable, -(p->amount - (hold ? 0 : p->fee)),
+	rc |= front_add_posting(buf, cap, &len, payable, -(p->amount - (hold ? 0 : p->fee)),
 	                  p->scale);
 	if (!hold)
-		rc |= add_posting(buf, cap, &len, fees, -p->fee, p->scale);
+		rc |= front_add_posting(buf, cap, &len, fees, -p->fee, p->scale);
 	if (rc || len + 3 >= cap)
 		return -1;
 	memcpy(buf + len, "]}", 3);
@@ -370,21 +371,23 @@ static int purchase_insert(front_writer *w, const front_purchase *p)
 {
 	sqlite3_stmt *st = NULL;
 	char amt[AMOUNT_TEXT_MAX], fee[AMOUNT_TEXT_MAX], capd[AMOUNT_TEXT_MAX];
-	char pay[AMOUNT_TEXT_MAX], pts[AMOUNT_TEXT_MAX];
+	char pay[AMOUNT_TEXT_MAX], pts[AMOUNT_TEXT_MAX], ptv[AMOUNT_TEXT_MAX];
 	int rc;
 
 	if (!(st = front_prepare(&w->fdb, "INSERT INTO front_purchases(id, merchant,"
 	                       " order_id, customer, asset, amount_minor, fee_minor, status,"
 	                       " captured_minor, refunded_minor, pay_asset, pay_minor,"
 	                       " points_asset, points_minor, fx_quote_id, expires_at,"
-	                       " created_at, created_epoch) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
-	                       "?9,'0',?10,?11,?12,?13,?14,?15,?16,?17)")))
+	                       " created_at, created_epoch, points_value_minor)"
+	                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
+	                       "?9,'0',?10,?11,?12,?13,?14,?15,?16,?17,?18)")))
 		return -1;
 	front_minor_text(p->amount, amt, sizeof amt);
 	front_minor_text(p->fee, fee, sizeof fee);
 	front_minor_text(p->captured, capd, sizeof capd);
 	front_minor_text(p->pay, pay, sizeof pay);
 	front_minor_text(p->points, pts, sizeof pts);
+	front_minor_text(p->points_value, ptv, sizeof ptv);
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p->merchant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, p->order_id, -1, SQLITE_STATIC);
@@ -402,6 +405,7 @@ static int purchase_insert(front_writer *w, const front_purchase *p)
 	if (p->points_asset[0]) {
 		sqlite3_bind_text(st, 12, p->points_asset, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 13, pts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 18, ptv, -1, SQLITE_STATIC);
 	}
 	if (p->expires_at[0])
 		sqlite3_bind_text(st, 15, p->expires_at, -1, SQLITE_STATIC);

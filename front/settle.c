@@ -48,94 +48,176 @@ int front_target_purchase(front_writer *w, front_op *op, const char *id,
 	return 0;
 }
 
-void front_do_refund(front_writer *w, front_op *op)
+/* The part of `total` (paid in another asset) that a refund of `amt` gives
+ * back: the refund's share of the purchase, with the rounding carried from
+ * refund to refund so that all of them give back exactly `total`. */
+static int share(const front_purchase *p, amount_minor_t total, amount_minor_t amt,
+                 amount_minor_t *out)
+{
+	amount_minor_t before, after;
+
+	if (front_muldiv(p->refunded, total, p->amount, &before) != 0 ||
+	    front_muldiv(p->refunded + amt, total, p->amount, &after) != 0)
+		return -1;
+	*out = after - before;
+	FRONT_ASSERT(*out >= 0 && *out <= total);
+	return 0;
+}
+
+struct refund {
+	char id[FRONT_ID_MAX + 1];
+	amount_minor_t amt;
+	int n;                                 /* wallets given back to */
+	char wallet[2][LG_CODE_MAX + 1];
+	amount_minor_t back[2];
+};
+
+static void wallet_of(front_writer *w, const front_purchase *p, const char *asset,
+                      char *out, size_t cap)
+{
+	char base[LG_CODE_MAX + 1];
+	snprintf(base, sizeof base, "liabilities:wallets:%s", p->customer);
+	front_account_for(w->cfg, base, asset, out, cap);
+}
+
+/* The refund's transaction: the merchant's payable gives the amount back;
+ * an FX or points purchase returns its share of the other asset through the
+ * trading accounts, as the purchase came in.  The fee is kept. */
+static int refund_tx(front_writer *w, const front_purchase *p, struct refund *rf,
+                     char *buf, size_t cap)
+{
+	char payable[LG_CODE_MAX + 1], base[LG_CODE_MAX + 1];
+	char tr_a[LG_CODE_MAX + 1], tr_b[LG_CODE_MAX + 1];
+	amount_minor_t other = 0, value = 0;
+	int n, rc = 0, scale = 0;
+	size_t len;
+
+	snprintf(base, sizeof base, "liabilities:merchants:%s:payable", p->merchant);
+	front_account_for(w->cfg, base, p->asset, payable, sizeof payable);
+	n = snprintf(buf, cap, "{\"id\":\"%s\",\"date\":\"%.10s\",\"memo\":\"refund of "
+	             "%s\",\"meta\":{\"front\":\"refund\",\"purchase\":\"%s\"},"
+	             "\"postings\":[", rf->id, w->now_text, p->id, p->id);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	len = (size_t)n;
+	rc |= front_add_posting(buf, cap, &len, payable, rf->amt, p->scale);
+	rf->n = 0;
+	if (p->pay_asset[0] || p->points_asset[0]) {
+		const char *asset = p->pay_asset[0] ? p->pay_asset : p->points_asset;
+		if (front_asset_scale(w, asset, &scale) != 0 ||
+		    share(p, p->pay_asset[0] ? p->pay : p->points, rf->amt, &other) != 0 ||
+		    (p->points_asset[0] && share(p, p->points_value, rf->amt, &value) != 0))
+			return -1;
+		if (p->pay_asset[0])
+			value = rf->amt; /* FX: all of it came through the trading accounts */
+		front_trading_account(p->asset, tr_a, sizeof tr_a);
+		front_trading_account(asset, tr_b, sizeof tr_b);
+		rc |= front_add_posting(buf, cap, &len, tr_a, -value, p->scale);
+		rc |= front_add_posting(buf, cap, &len, tr_b, other, scale);
+		wallet_of(w, p, asset, rf->wallet[rf->n], sizeof rf->wallet[0]);
+		rf->back[rf->n] = other;
+		rc |= front_add_posting(buf, cap, &len, rf->wallet[rf->n++], -other, scale);
+	}
+	if (rf->amt - value > 0) {
+		wallet_of(w, p, p->asset, rf->wallet[rf->n], sizeof rf->wallet[0]);
+		rf->back[rf->n] = rf->amt - value;
+		rc |= front_add_posting(buf, cap, &len, rf->wallet[rf->n++], -(rf->amt - value),
+		                        p->scale);
+	}
+	if (rc || len + 3 >= cap)
+		return -1;
+	memcpy(buf + len, "]}", 3);
+	return 0;
+}
+
+/* Checks a refund request: 0 go on (rf->amt set), 1 answered, -1 error. */
+static int refund_check(front_writer *w, front_op *op, front_purchase *p,
+                        struct refund *rf)
 {
 	static const char *const allowed[] = { "purchase_id", "amount", NULL };
-	const char *pid = front_jstr(op->body, "purchase_id"), *amount = front_jstr(op->body, "amount");
-	const char *bad = front_unknown_field(op->body, allowed);
-	char tx[TX_JSON_MAX], id[FRONT_ID_MAX + 1], why[128];
-	char wallet[LG_CODE_MAX + 1], payable[LG_CODE_MAX + 1], base[LG_CODE_MAX + 1];
-	char amt_text[AMOUNT_TEXT_MAX], refd[AMOUNT_TEXT_MAX];
-	front_purchase p;
-	front_balance *b;
-	amount_minor_t amt, left;
+	const char *pid = front_jstr(op->body, "purchase_id");
+	const char *amount = front_jstr(op->body, "amount");
+	amount_minor_t left;
+	char why[128];
 	int rc, scale;
 
-	if (bad || !pid || !front_name_ok(pid, FRONT_ID_MAX + 1, 0) ||
+	if (front_unknown_field(op->body, allowed) || !pid ||
+	    !front_name_ok(pid, FRONT_ID_MAX + 1, 0) ||
 	    (json_object_get(op->body, "amount") && !amount)) {
-		front_op_error(op, 400, "bad_request", "a refund needs purchase_id and optionally "
-		         "amount (a decimal string); no other fields");
-		goto done;
+		front_op_error(op, 400, "bad_request", "a refund needs purchase_id and "
+		               "optionally amount (a decimal string); no other fields");
+		return 1;
 	}
-	rc = front_target_purchase(w, op, pid, &p);
+	rc = front_target_purchase(w, op, pid, p);
+	if (rc)
+		return rc;
+	if (strcmp(p->status, "completed") != 0 && strcmp(p->status, "captured") != 0) {
+		front_op_error(op, 422, "not_captured", "purchase '%s' is %s: only captured "
+		               "money can be refunded", p->id, p->status);
+		return 1;
+	}
+	left = p->captured - p->refunded;
+	rf->amt = left;
+	if (amount && front_parse_amount(w, amount, p->asset, &scale, &rf->amt, why,
+	                                 sizeof why)) {
+		front_op_error(op, 400, "bad_amount", "amount '%.64s': %s", amount, why);
+		return 1;
+	}
+	if (rf->amt > left || rf->amt <= 0) {
+		amount_format(left, p->scale, why, sizeof why);
+		front_op_error(op, 422, "refund_exceeds_capture", "at most %s %s of purchase "
+		               "'%s' can still be refunded", why, p->asset, p->id);
+		return 1;
+	}
+	return 0;
+}
+
+void front_do_refund(front_writer *w, front_op *op)
+{
+	char tx[TX_JSON_MAX], amt_text[AMOUNT_TEXT_MAX], refd[AMOUNT_TEXT_MAX];
+	const char *wallets[2];
+	struct refund rf;
+	front_purchase p;
+	int rc = refund_check(w, op, &p, &rf);
+
 	if (rc < 0)
 		goto fail;
 	if (rc)
 		goto done;
-	if (strcmp(p.status, "completed") != 0 && strcmp(p.status, "captured") != 0) {
-		front_op_error(op, 422, "not_captured", "purchase '%s' is %s: only captured money "
-		         "can be refunded", p.id, p.status);
-		goto done;
-	}
-	if (p.pay_asset[0] || p.points_asset[0]) {
-		front_op_error(op, 422, "unsupported", "refunds of FX and points purchases are "
-		         "not supported yet");
-		goto done;
-	}
-	left = p.captured - p.refunded;
-	amt = left;
-	if (amount && front_parse_amount(w, amount, p.asset, &scale, &amt, why, sizeof why)) {
-		front_op_error(op, 400, "bad_amount", "amount '%.64s': %s", amount, why);
-		goto done;
-	}
-	if (amt > left || amt <= 0) {
-		amount_format(left, p.scale, why, sizeof why);
-		front_op_error(op, 422, "refund_exceeds_capture", "at most %s %s of purchase '%s' "
-		         "can still be refunded", why, p.asset, p.id);
-		goto done;
-	}
-	if (front_new_id(w, "rf", id, sizeof id) != 0)
+	if (front_new_id(w, "rf", rf.id, sizeof rf.id) != 0 ||
+	    refund_tx(w, &p, &rf, tx, sizeof tx) != 0)
 		goto fail;
-	snprintf(base, sizeof base, "liabilities:wallets:%s", p.customer);
-	front_account_for(w->cfg, base, p.asset, wallet, sizeof wallet);
-	snprintf(base, sizeof base, "liabilities:merchants:%s:payable", p.merchant);
-	front_account_for(w->cfg, base, p.asset, payable, sizeof payable);
-	amount_format(amt, p.scale, amt_text, sizeof amt_text);
-	/* The processing fee is kept: the merchant's payable bears the refund. */
-	snprintf(tx, sizeof tx, "{\"id\":\"%s\",\"date\":\"%.10s\",\"memo\":\"refund of "
-	         "%s\",\"meta\":{\"front\":\"refund\",\"purchase\":\"%s\"},\"postings\":["
-	         "{\"account\":\"%s\",\"amount\":\"%s\"},{\"account\":\"%s\",\"amount\":"
-	         "\"-%s\"}]}", id, w->now_text, p.id, p.id, payable, amt_text, wallet,
-	         amt_text);
-	if (!front_mirror_get(w, wallet))
-		goto fail;
+	for (int i = 0; i < rf.n; i++)
+		if (!front_mirror_get(w, rf.wallet[i])) /* before the posting moves it */
+			goto fail;
 	rc = front_post_tx(w, op, tx);
 	if (rc < 0)
 		return;
 	if (rc)
 		goto done;
-	p.refunded += amt;
-	front_minor_text(amt, refd, sizeof refd);
-	{
-		const char *args[4] = { id, p.id, refd, w->now_text };
-		if (front_purchase_update(w, &p) != 0 ||
-		    front_exec(w, "INSERT INTO front_refunds(id, purchase_id, amount_minor,"
-		              " created_at) VALUES(?1,?2,?3,?4)", args, 4, -1) != 0)
-			goto fail;
+	p.refunded += rf.amt;
+	front_minor_text(rf.amt, refd, sizeof refd);
+	const char *args[4] = { rf.id, p.id, refd, w->now_text };
+	if (front_purchase_update(w, &p) != 0 ||
+	    front_exec(w, "INSERT INTO front_refunds(id, purchase_id, amount_minor,"
+	               " created_at) VALUES(?1,?2,?3,?4)", args, 4, -1) != 0)
+		goto fail;
+	for (int i = 0; i < rf.n; i++) {
+		front_balance *b = front_mirror_get(w, rf.wallet[i]);
+		FRONT_ASSERT(b != NULL);
+		b->posted += rf.back[i];
+		b->available += rf.back[i];
+		wallets[i] = rf.wallet[i];
 	}
-	b = front_mirror_get(w, wallet);
-	FRONT_ASSERT(b != NULL);
-	b->posted += amt;
-	b->available += amt;
-	{
-		json_t *o = json_object(), *arr = json_array();
-		json_object_set_new(o, "refund", json_pack("{s:s,s:s,s:s,s:s}", "id", id,
-		                    "purchase_id", p.id, "amount", amt_text, "asset", p.asset));
-		json_object_set_new(o, "purchase", front_purchase_json(&p));
-		json_array_append_new(arr, front_balance_json(b));
-		json_object_set_new(o, "wallets", arr);
-		front_op_json(op, 201, o);
-	}
+	amount_format(rf.amt, p.scale, amt_text, sizeof amt_text);
+	json_t *o = json_object(), *arr = json_array();
+	json_object_set_new(o, "refund", json_pack("{s:s,s:s,s:s,s:s}", "id", rf.id,
+	                    "purchase_id", p.id, "amount", amt_text, "asset", p.asset));
+	json_object_set_new(o, "purchase", front_purchase_json(&p));
+	for (int i = 0; i < rf.n; i++)
+		json_array_append_new(arr, front_balance_json(front_mirror_get(w, wallets[i])));
+	json_object_set_new(o, "wallets", arr);
+	front_op_json(op, 201, o);
 done:
 	front_finish(w, op);
 	return;

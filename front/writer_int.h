@@ -101,6 +101,12 @@ void front_answer_purchase(front_writer *w, front_op *op, unsigned status,
                            int n);
 int front_settle_capture(front_writer *w, front_purchase *p, amount_minor_t captured);
 
+/* Appends a posting of v (skipped when zero) to a "postings":[ list. */
+int front_add_posting(char *buf, size_t cap, size_t *len, const char *acct,
+                      amount_minor_t v, int scale);
+/* equity:trading:<asset in lower case>: balances a purchase per asset. */
+void front_trading_account(const char *asset, char *out, size_t cap);
+
 /* --- the requests ----------------------------------------------------------- */
 void front_do_purchase(front_writer *w, front_op *op);
 void front_do_refund(front_writer *w, front_op *op);

@@ -348,6 +348,7 @@ def test_points_and_fx():
     check(wallet(r, "liabilities:wallets:c1:pts") == ("500", "500"),
           "points wallet: %r" % r)
     check(wallet(r)[0] == "970.66", "cash part: %r" % r)
+    pts_id = r.json["purchase"]["id"]
     r = c.post("/v1/purchases", purchase("o-pts2", "1.00", points={
         "asset": "PTS", "amount": "200"}), "k-pts2")
     check(r.status == 422 and r.code() == "points_exceed_amount", "too many points: %r" % r)
@@ -361,8 +362,22 @@ def test_points_and_fx():
     check(r.status == 201 and r.json["purchase"]["pay_asset"] == "USD", "fx: %r" % r)
     check(wallet(r, "liabilities:wallets:c1:usd") == ("90.00", "90.00"),
           "fx wallet: %r" % r)
+    fx_id = r.json["purchase"]["id"]
     r = c.post("/v1/fx/quotes", {"from": "EUR", "to": "CNY"}, "k-q2")
     check(r.status == 422 and r.code() == "no_rate", "no rate: %r" % r)
+    # refunds give back each asset's share, as the purchase came in
+    r = c.post("/v1/refunds", {"purchase_id": fx_id, "amount": "35.50"}, "k-fxr1")
+    check(r.status == 201 and wallet(r, "liabilities:wallets:c1:usd") ==
+          ("95.00", "95.00"), "half an FX refund: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": fx_id}, "k-fxr2")
+    check(r.status == 201 and wallet(r, "liabilities:wallets:c1:usd") ==
+          ("100.00", "100.00"), "the rest of an FX refund: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pts_id, "amount": "10.00"}, "k-ptr1")
+    # half of 20.00: 250 points (worth 2.50) and 7.50 in cash
+    check(r.status == 201 and wallet(r, "liabilities:wallets:c1:pts") ==
+          ("750", "750") and wallet(r)[0] == "978.16", "half a points refund: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pts_id, "amount": "10.01"}, "k-ptr2")
+    check(r.status == 422 and r.code() == "refund_exceeds_capture", "too much: %r" % r)
 
 
 def test_revoke_ends_a_key_at_once():
