@@ -71,7 +71,7 @@ typedef struct front_config {
 	char master_key_hex[FRONT_MASTER_KEY_HEX + 1];
 	long queue_max, batch_max;
 	long body_max_bytes, json_depth_max;
-	long connections_max, connection_timeout_s, threads;
+	long connections_max, connections_per_addr_max, connection_timeout_s;
 	long hold_timeout_s, hold_timeout_max_s, fx_quote_ttl_s;
 	long clock_skew_s;
 	long key_rate_per_s, key_burst, addr_rate_per_s, addr_burst;
