@@ -122,6 +122,7 @@ done
 [ -n "$port" ] || { echo "bench/front.sh: serve did not start" >&2; cat "$dir/serve.log" >&2; exit 70; }
 
 [ -z "${BENCH_FRONT_PERF:-}" ] || (perf record -F 999 -g -p $pid -o "$dir/perf.data" -- sleep 4 >/dev/null 2>&1 &)
+[ -z "${BENCH_FRONT_STRACE:-}" ] || (timeout 4 strace -f -c -p $pid -o "$dir/strace.txt" -e trace=fsync,fdatasync,pwrite64,pread64,write,futex >/dev/null 2>&1 &)
 wrk -t $threads -c "$conns" -d "${secs}s" --latency -s "$dir/front.lua" \
 	"http://127.0.0.1:$port" -- "$dir" "$key_id" >"$dir/wrk.out"
 metrics=$(python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$port/metrics').read().decode())")

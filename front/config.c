@@ -32,6 +32,7 @@ static void defaults(front_config *cfg)
 	cfg->body_max_bytes = 16384;
 	cfg->json_depth_max = 16;
 	cfg->connections_max = 1024;
+	cfg->connections_per_addr_max = 256;
 	cfg->connection_timeout_s = 30;
 	cfg->hold_timeout_s = 7 * 86400;
 	cfg->hold_timeout_max_s = 30 * 86400;
@@ -85,6 +86,8 @@ static int server_key(struct load_ctx *lc, const char *name, const char *value)
 		{ "body_max_bytes", offsetof(front_config, body_max_bytes), 256, 1 << 20 },
 		{ "json_depth_max", offsetof(front_config, json_depth_max), 2, 64 },
 		{ "connections_max", offsetof(front_config, connections_max), 1, 65536 },
+		{ "connections_per_addr_max", offsetof(front_config, connections_per_addr_max),
+		  1, 65536 },
 		{ "connection_timeout_s", offsetof(front_config, connection_timeout_s), 1, 3600 },
 		{ "hold_timeout_s", offsetof(front_config, hold_timeout_s), 1, 366L * 86400 },
 		{ "hold_timeout_max_s", offsetof(front_config, hold_timeout_max_s), 1, 366L * 86400 },

@@ -71,7 +71,7 @@ typedef struct front_config {
 	char master_key_hex[FRONT_MASTER_KEY_HEX + 1];
 	long queue_max, batch_max;
 	long body_max_bytes, json_depth_max;
-	long connections_max, connection_timeout_s, threads;
+	long connections_max, connections_per_addr_max, connection_timeout_s;
 	long hold_timeout_s, hold_timeout_max_s, fx_quote_ttl_s;
 	long clock_skew_s;
 	long key_rate_per_s, key_burst, addr_rate_per_s, addr_burst;
@@ -130,6 +130,9 @@ int front_rate_parse(const char *text, front_rate_num *out);
  */
 int front_convert(amount_minor_t x, int from_scale, front_rate_num mul,
                   int divide, int to_scale, amount_minor_t *out);
+/* x * a / b for x, a >= 0 and b > 0, rounded half-even; -1 on overflow. */
+int front_muldiv(amount_minor_t x, amount_minor_t a, amount_minor_t b,
+                 amount_minor_t *out);
 /* Fee in basis points, rounded half-even. */
 int front_fee_minor(amount_minor_t amount, unsigned bps, amount_minor_t *out);
 
@@ -175,6 +178,7 @@ typedef struct front_purchase {
 	amount_minor_t pay;
 	char points_asset[LG_ASSET_CODE_MAX + 1]; /* points used, or "" */
 	amount_minor_t points;
+	amount_minor_t points_value; /* what the points paid, in `asset` */
 	char fx_quote_id[FRONT_ID_MAX + 1];
 	char expires_at[32];    /* holds only, else "" */
 	char created_at[32];
@@ -238,8 +242,17 @@ typedef struct front_writer front_writer;
 int front_writer_start(front_writer **out, ledger *lg, const front_config *cfg,
                        front_metrics *m, lg_error *err);
 /* Queues `op` and waits for its answer; 0, or -1 when the queue is full
- * or the writer stops (the caller answers 503). */
-int front_writer_submit(front_writer *w, front_op *op);
+ * or the writer stops (the caller answers 503).  `announced`: the request
+ * was counted by front_writer_announce, and no longer is. */
+int front_writer_submit(front_writer *w, front_op *op, int announced);
+/*
+ * +1: a write request is on its way (its headers are in, the body and the
+ * checks still to come); -1: it will not come after all.  The writer
+ * lingers up to FRONT_LINGER_US for announced requests before it starts a
+ * batch, so that one commit serves them too.
+ */
+void front_writer_announce(front_writer *w, int delta);
+#define FRONT_LINGER_US 2000
 /* Drains the queue, commits, stops the thread and frees the writer. */
 void front_writer_stop(front_writer *w);
 

@@ -115,11 +115,16 @@ struct server {
 	struct limiter *limits;
 	front_metrics metrics;
 	struct MHD_Daemon *daemon;
-	pthread_mutex_t mu;       /* in_flight, stopping */
+	pthread_mutex_t mu;       /* in_flight */
 	pthread_cond_t cv;
 	long in_flight;
-	int stopping;
+	int stopping;             /* read and set with __atomic: any thread */
 };
+
+static int stopping(struct server *s)
+{
+	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
+}
 
 struct request {
 	char uri[URI_MAX];
@@ -128,6 +133,7 @@ struct request {
 	size_t len;
 	int too_big;
 	int seen;         /* the first call of the access handler is past */
+	int announced;    /* counted by front_writer_announce */
 	double start_s;
 	int counted;
 };
@@ -239,7 +245,7 @@ static char *metrics_text(front_metrics *m, size_t *len)
 	OUT("clearbook_front_request_seconds_sum %.6f\n", m->latency_sum_s);
 	OUT("clearbook_front_request_seconds_count %llu\n", m->latency_count);
 	OUT("# TYPE clearbook_front_queue_depth gauge\nclearbook_front_queue_depth %ld\n",
-	    m->queue_depth);
+	    __atomic_load_n(&m->queue_depth, __ATOMIC_RELAXED));
 	OUT("# TYPE clearbook_front_commit_batch_size histogram\n");
 	acc = 0;
 	for (int i = 0; i < 8; i++) {
@@ -276,7 +282,7 @@ static enum MHD_Result respond(struct server *s, struct MHD_Connection *c,
 		snprintf(t, sizeof t, "%ld", retry_after_s);
 		MHD_add_response_header(resp, "Retry-After", t);
 	}
-	if (s->stopping)
+	if (stopping(s))
 		MHD_add_response_header(resp, "Connection", "close");
 	rc = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
@@ -525,6 +531,7 @@ static enum MHD_Result post_op(struct server *s, struct MHD_Connection *c,
 	json_error_t jerr;
 	enum MHD_Result rc;
 	size_t n = idem ? strlen(idem) : 0;
+	int rc_submit;
 
 	for (size_t i = 0; i < n; i++)
 		if (idem[i] < 0x21 || idem[i] > 0x7e)
@@ -566,7 +573,9 @@ static enum MHD_Result post_op(struct server *s, struct MHD_Connection *c,
 		front_sha256(m, (size_t)h + r->len, op->request_sha);
 		free(m);
 	}
-	if (front_writer_submit(s->writer, op) != 0)
+	rc_submit = front_writer_submit(s->writer, op, r->announced);
+	r->announced = 0;
+	if (rc_submit != 0)
 		rc = fail(s, c, r, 503, "overloaded", "the commit queue is full; try again",
 		          1);
 	else
@@ -598,7 +607,7 @@ static enum MHD_Result dispatch(struct server *s, struct MHD_Connection *c,
 		free(text);
 		return rc;
 	}
-	if (s->stopping)
+	if (stopping(s))
 		return fail(s, c, r, 503, "shutting_down", "the server is stopping", 1);
 	client_key(c, addr, sizeof addr);
 	wait_s = limiter_take(s->limits, addr, s->cfg.addr_rate_per_s, s->cfg.addr_burst);
@@ -661,6 +670,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!r)
 		return;
+	if (r->announced)
+		front_writer_announce(s->writer, -1);
 	if (r->counted) {
 		pthread_mutex_lock(&s->mu);
 		s->in_flight--;
@@ -680,6 +691,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct server *s = cls;
 	struct request *r = *con_cls;
 	size_t max = (size_t)s->cfg.body_max_bytes;
+	enum MHD_Result rc;
 
 	(void)version;
 	if (!r)
@@ -705,12 +717,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		                                             "Content-Length");
 		r->seen = 1;
+		if (!strcmp(method, "POST") && !stopping(s)) {
+			/* the writer may wait a moment for this one */
+			front_writer_announce(s->writer, 1);
+			r->announced = 1;
+		}
 		if (!cl || strtoull(cl, NULL, 10) <= max)
 			return MHD_YES; /* the body, if any, comes next */
 		/* refuse before reading a body we would throw away */
 		r->too_big = 1;
 	}
-	return dispatch(s, c, url, method, r);
+	rc = dispatch(s, c, url, method, r);
+	if (r->announced) {
+		/* answered without the writer */
+		front_writer_announce(s->writer, -1);
+		r->announced = 0;
+	}
+	return rc;
 }
 
 /* --- start and stop ------------------------------------------------------- */
@@ -777,6 +800,7 @@ static int start_daemon(struct server *s, const front_options *opt, lg_error *er
 		0, NULL, NULL, on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.connections_max,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.connections_per_addr_max,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.connection_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
@@ -800,7 +824,7 @@ static void drain(struct server *s)
 
 	MHD_quiesce_daemon(s->daemon);
 	pthread_mutex_lock(&s->mu);
-	s->stopping = 1;
+	__atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += DRAIN_WAIT_MS / 1000;
 	while (s->in_flight > 0)

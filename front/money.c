@@ -70,6 +70,17 @@ int front_convert(amount_minor_t x, int from_scale, front_rate_num rate,
 	return 0;
 }
 
+int front_muldiv(amount_minor_t x, amount_minor_t a, amount_minor_t b,
+                 amount_minor_t *out)
+{
+	amount_minor_t num;
+
+	if (x < 0 || a < 0 || b <= 0 || mul_checked(x, a, &num))
+		return -1;
+	*out = div_half_even(num, b);
+	return 0;
+}
+
 int front_fee_minor(amount_minor_t amount, unsigned bps, amount_minor_t *out)
 {
 	amount_minor_t num;

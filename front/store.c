@@ -26,7 +26,8 @@ static const char *const schema_sql =
 	"  asset TEXT NOT NULL, amount_minor TEXT NOT NULL, fee_minor TEXT NOT NULL,"
 	"  status TEXT NOT NULL, captured_minor TEXT NOT NULL,"
 	"  refunded_minor TEXT NOT NULL, pay_asset TEXT, pay_minor TEXT,"
-	"  points_asset TEXT, points_minor TEXT, fx_quote_id TEXT, expires_at TEXT,"
+	"  points_asset TEXT, points_minor TEXT, points_value_minor TEXT,"
+	"  fx_quote_id TEXT, expires_at TEXT,"
 	"  created_at TEXT NOT NULL, created_epoch INTEGER NOT NULL,"
 	"  UNIQUE(merchant, order_id));"
 	"CREATE INDEX IF NOT EXISTS front_purchases_velocity"
@@ -241,7 +242,8 @@ int front_purchase_load(front_db *d, const char *id, front_purchase *p)
 	                       " amount_minor, fee_minor, status, captured_minor,"
 	                       " refunded_minor, pay_asset, pay_minor, points_asset,"
 	                       " points_minor, fx_quote_id, expires_at, created_at,"
-	                       " created_epoch, (SELECT scale FROM assets WHERE code = asset)"
+	                       " created_epoch, (SELECT scale FROM assets WHERE code = asset),"
+	                       " points_value_minor"
 	                       " FROM front_purchases WHERE id = ?1")))
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -267,6 +269,7 @@ int front_purchase_load(front_db *d, const char *id, front_purchase *p)
 		column_copy(st, 15, p->created_at, sizeof p->created_at);
 		p->created_epoch = sqlite3_column_int64(st, 16);
 		p->scale = sqlite3_column_int(st, 17);
+		p->points_value = column_minor(st, 18);
 		FRONT_ASSERT(p->amount > 0 && p->captured <= p->amount);
 		FRONT_ASSERT(p->refunded <= p->captured);
 	}

@@ -115,6 +115,16 @@ def test_purchase_posts_and_returns_balances():
     S["p1"] = p["id"]
 
 
+def test_fees_round_half_even():
+    # 150 bps of 1.00 is 0.015 and of 3.00 is 0.045: ties go to the even cent
+    for order, amount, fee in (("o-fee1", "1.00", "0.02"), ("o-fee3", "3.00", "0.04"),
+                               ("o-fee5", "0.50", "0.01")):
+        r = S["c1"].post("/v1/purchases", purchase(order, amount, customer="c2"),
+                         "k-" + order)
+        check(r.status == 201 and r.json["purchase"]["fee"] == fee,
+              "fee of %s: %r" % (amount, r))
+
+
 def test_get_purchase_and_balance():
     r = S["c1"].get("/v1/purchases/" + S["p1"])
     check(r.status == 200 and r.json["purchase"]["order_id"] == "o-1", "get: %r" % r)
@@ -194,7 +204,7 @@ def test_parallel_retries_have_one_effect():
           "parallel retries: %r" % results)
     check(len(set(r.raw for r in results)) == 1, "parallel retries answered differently")
     after = S["c1"].get("/v1/wallets/c2/balance").json["wallets"][0]["posted"]
-    check(before == "1000.00" and after == "993.00",
+    check(before == "995.50" and after == "988.50",
           "parallel retries moved %s -> %s" % (before, after))
 
 
@@ -338,6 +348,7 @@ def test_points_and_fx():
     check(wallet(r, "liabilities:wallets:c1:pts") == ("500", "500"),
           "points wallet: %r" % r)
     check(wallet(r)[0] == "970.66", "cash part: %r" % r)
+    pts_id = r.json["purchase"]["id"]
     r = c.post("/v1/purchases", purchase("o-pts2", "1.00", points={
         "asset": "PTS", "amount": "200"}), "k-pts2")
     check(r.status == 422 and r.code() == "points_exceed_amount", "too many points: %r" % r)
@@ -351,8 +362,22 @@ def test_points_and_fx():
     check(r.status == 201 and r.json["purchase"]["pay_asset"] == "USD", "fx: %r" % r)
     check(wallet(r, "liabilities:wallets:c1:usd") == ("90.00", "90.00"),
           "fx wallet: %r" % r)
+    fx_id = r.json["purchase"]["id"]
     r = c.post("/v1/fx/quotes", {"from": "EUR", "to": "CNY"}, "k-q2")
     check(r.status == 422 and r.code() == "no_rate", "no rate: %r" % r)
+    # refunds give back each asset's share, as the purchase came in
+    r = c.post("/v1/refunds", {"purchase_id": fx_id, "amount": "35.50"}, "k-fxr1")
+    check(r.status == 201 and wallet(r, "liabilities:wallets:c1:usd") ==
+          ("95.00", "95.00"), "half an FX refund: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": fx_id}, "k-fxr2")
+    check(r.status == 201 and wallet(r, "liabilities:wallets:c1:usd") ==
+          ("100.00", "100.00"), "the rest of an FX refund: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pts_id, "amount": "10.00"}, "k-ptr1")
+    # half of 20.00: 250 points (worth 2.50) and 7.50 in cash
+    check(r.status == 201 and wallet(r, "liabilities:wallets:c1:pts") ==
+          ("750", "750") and wallet(r)[0] == "978.16", "half a points refund: %r" % r)
+    r = c.post("/v1/refunds", {"purchase_id": pts_id, "amount": "10.01"}, "k-ptr2")
+    check(r.status == 422 and r.code() == "refund_exceeds_capture", "too much: %r" % r)
 
 
 def test_revoke_ends_a_key_at_once():
@@ -379,6 +404,42 @@ def test_stop_and_verify():
     check(n > 10, "purchases recorded: %d" % n)
 
 
+def test_full_queue_sheds_load():
+    cfg = os.path.join(D, "small.ini")
+    with open(cfg, "w") as f:
+        f.write("[server]\nqueue_max = 1\n")
+    srv = Server(DB, cfg, name="small")
+    statuses = []
+    lock = threading.Lock()
+
+    def worker(round_, i):
+        c = Client(srv.port, *S["k2"])
+        r = c.post("/v1/purchases", purchase("o-shed-%d-%d" % (round_, i), "0.01",
+                                             customer="c2", merchant="m2"),
+                   "k-shed-%d-%d" % (round_, i))
+        c.close()
+        with lock:
+            statuses.append((r.status, r.code(), r.headers.get("Retry-After")))
+    try:
+        for round_ in range(40):
+            threads = [threading.Thread(target=worker, args=(round_, i))
+                       for i in range(32)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if any(s[0] == 503 for s in statuses):
+                break
+        shed = [s for s in statuses if s[0] == 503]
+        check(shed, "a queue of one never shed load in %d requests" % len(statuses))
+        check(all(s[1] == "overloaded" and s[2] for s in shed), "503s: %r" % shed[:3])
+        check(all(s[0] in (201, 503) for s in statuses), "answers: %r" % statuses)
+    finally:
+        check(srv.stop() == 0, "small-queue server exit status")
+    _, out, _ = cb(DB, "verify")
+    check(out.startswith("ok: "), "verify after shedding: %s" % out)
+
+
 def test_rate_limit():
     cfg = os.path.join(D, "tight.ini")
     with open(cfg, "w") as f:
@@ -401,9 +462,10 @@ def test_rate_limit():
 
 
 run([test_start, test_secret_is_stored_only_encrypted, test_healthz_and_metrics,
-     test_purchase_posts_and_returns_balances, test_get_purchase_and_balance,
+     test_purchase_posts_and_returns_balances, test_fees_round_half_even,
+     test_get_purchase_and_balance,
      test_signature_failures, test_other_merchants_purchase_is_forbidden,
      test_idempotent_replay_and_conflict, test_parallel_retries_have_one_effect,
      test_bad_bodies, test_refusals_by_rules, test_hold_partial_capture_and_refunds,
      test_void, test_hold_expiry, test_points_and_fx, test_revoke_ends_a_key_at_once,
-     test_stop_and_verify, test_rate_limit])
+     test_stop_and_verify, test_full_queue_sheds_load, test_rate_limit])

@@ -152,6 +152,40 @@ def test_restart_after_kill_serves():
     check_books()
 
 
+def test_capture_interrupted_after_the_hold_is_finished_at_start():
+    """A capture whose hold ended in the journal but whose bookkeeping (fee,
+    status) did not commit: simulated by committing the hold with the CLI
+    while the server is down."""
+    cfg = os.path.join(D, "fee.ini")
+    with open(cfg, "w") as f:
+        f.write("[merchant m1]\nfee_bps = 150\n")
+    srv = Server(DB, cfg, name="hold")
+    c = Client(srv.port, *S["key"])
+    r = c.post("/v1/purchases", {"order_id": "rec-1", "customer": "c3",
+                                 "merchant": "m1", "amount": "10.00",
+                                 "asset": "CNY", "capture": False}, "idem-rec-1")
+    check(r.status == 201, "hold: %r" % r)
+    pid = r.json["purchase"]["id"]
+    check(srv.stop() == 0, "exit status")
+    cb(DB, "commit", pid, "--amount", "4.00")
+    srv = Server(DB, cfg, name="hold2")
+    try:
+        check("recovered purchase %s (commit)" % pid in srv.text(),
+              "no recovery in the log:\n" + srv.text())
+        r = Client(srv.port, *S["key"]).get("/v1/purchases/" + pid)
+        check(r.status == 200 and r.json["purchase"]["status"] == "captured" and
+              r.json["purchase"]["captured"] == "4.00" and
+              r.json["purchase"]["fee"] == "0.06", "after recovery: %r" % r)
+    finally:
+        check(srv.stop() == 0, "exit status after recovery")
+    ids = journal_ids(DB)
+    check(pid + ":commit" in ids and pid + ":fee" in ids,
+          "the hold's commit or fee is not in the journal")
+    _, out, _ = cb(DB, "verify")
+    check(out.startswith("ok: "), "verify after recovery: %s" % out)
+
+
 run([test_start, test_sigterm_drains_and_exits_0,
      test_sigkill_under_load_loses_nothing_acknowledged,
-     test_restart_after_kill_serves])
+     test_restart_after_kill_serves,
+     test_capture_interrupted_after_the_hold_is_finished_at_start])
