@@ -73,15 +73,23 @@ static const char *const staging_sql =
 	"CREATE TRIGGER IF NOT EXISTS breaks_no_delete BEFORE DELETE ON staging_breaks"
 	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;";
 
-/* The original fields of every line as one JSON object: CSV lines store
- * their cells as an array beside the file's header (kept once, with the
- * statement), so that staging a row does not write every column name. */
+/* The original fields of every line as one JSON object.  Lines store them
+ * compactly beside names kept once with their statement (raw_header), so
+ * that staging a line does not write every name again: a CSV line as the
+ * array of its cells in header order, an XML line as [index, value, ...]
+ * pairs into the statement's list of paths (index -1: "_truncated").  A
+ * line stored as an object is shown as it is. */
 #define RAW_OBJECT_SQL                                                         \
-	"CASE WHEN s.raw_header IS NOT NULL AND json_type(l.raw) = 'array'"          \
-	" THEN (SELECT json_group_object(coalesce(nullif(h.value, ''), '#' ||"      \
-	"  (c.key + 1)), c.value) FROM json_each(l.raw) c LEFT JOIN"                \
+	"CASE WHEN s.raw_header IS NULL OR json_type(l.raw) <> 'array' THEN l.raw"   \
+	" WHEN json_type(l.raw, '$[0]') = 'integer' THEN coalesce((SELECT"           \
+	"  json_group_object(CASE WHEN k.value < 0 THEN '_truncated' ELSE"          \
+	"  json_extract(s.raw_header, '$[' || k.value || ']') END, v.value) FROM"  \
+	"  json_each(l.raw) k JOIN json_each(l.raw) v ON v.key = k.key + 1 WHERE"  \
+	"  k.key % 2 = 0), '{}')"                                                   \
+	" ELSE coalesce((SELECT json_group_object(coalesce(nullif(h.value, ''),"    \
+	"  '#' || (c.key + 1)), c.value) FROM json_each(l.raw) c LEFT JOIN"         \
 	"  json_each(s.raw_header) h ON h.key = c.key WHERE c.type = 'text' AND"    \
-	"  (coalesce(h.value, '') <> '' OR c.value <> '')) ELSE l.raw END"
+	"  (coalesce(h.value, '') <> '' OR c.value <> '')), '{}') END"
 static const char *const raw_view_sql =
 	"CREATE VIEW IF NOT EXISTS statement_lines_raw(id, raw) AS"
 	" SELECT l.id, " RAW_OBJECT_SQL
