@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "../importers/importers.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -273,6 +274,10 @@ struct pipe {
 	int fill;                /* the block the reader writes */
 	int done;                /* the reader has finished */
 	atomic_int stop;         /* staging failed: the reader gives up */
+	/* the file's hash, checked between blocks */
+	ledger *lg;
+	const ledger_stage_file *f;
+	struct sha_job *sha;
 	/* the reader's side */
 	const struct import_opts *o;
 	const char *path;
@@ -282,6 +287,45 @@ struct pipe {
 	long refused;
 	lg_error read_err;
 };
+
+/* The file's SHA-256, computed on a thread of its own while the file is
+ * read and staged: hashing a large file first would add its whole time. */
+struct sha_job {
+	const char *path;
+	pthread_t th;
+	atomic_int done;
+	int rc;
+	lg_error err;
+	char hex[LG_HASH_HEX];
+	int checked;              /* given to the staging */
+};
+
+static void *sha_thread(void *arg)
+{
+	struct sha_job *j = arg;
+
+	lg_error_init(&j->err);
+	j->rc = ledger_file_sha256(j->path, j->hex, &j->err);
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+/* Gives the staging the file's SHA-256 once it is known (wait: block until
+ * it is).  A file imported before sets c->res.already_imported. */
+static int sha_check(ledger *lg, const ledger_stage_file *f, struct sha_job *j,
+                     struct import_ctx *c, int wait, lg_error *err)
+{
+	if (j->checked || (!wait && !atomic_load(&j->done)))
+		return 0;
+	pthread_join(j->th, NULL);
+	j->checked = 1;
+	if (j->rc) {
+		if (err)
+			*err = j->err;
+		return j->rc;
+	}
+	return ledger_stage_file_hash(lg, f, j->hex, &c->res, err);
+}
 
 static int pipe_scale(void *ctx, const char *asset, int *scale)
 {
@@ -484,6 +528,11 @@ static int pipe_stage(struct pipe *p, struct import_ctx *c, lg_error *err)
 			at += r->size;
 			rc = stage_record(c, r, err);
 		}
+		/* A file imported before is known as soon as its hash is: stop. */
+		if (rc == 0)
+			rc = sha_check(p->lg, p->f, p->sha, c, 0, err);
+		if (rc == 0 && c->res.already_imported)
+			rc = -1;
 		if (rc)
 			atomic_store(&p->stop, 1);
 		pthread_mutex_lock(&p->mu);
@@ -510,6 +559,7 @@ static void pipe_release(struct pipe *p)
  * first error (staging's before the reader's: it is earlier in the file),
  * with *refused the CSV rows the reader refused. */
 static int read_and_stage(ledger *lg, const struct import_opts *o, const char *path,
+                          const ledger_stage_file *f, struct sha_job *sha,
                           struct import_ctx *c, long *refused, lg_error *err)
 {
 	struct pipe p;
@@ -522,6 +572,9 @@ static int read_and_stage(ledger *lg, const struct import_opts *o, const char *p
 	pthread_cond_init(&p.cv, NULL);
 	p.o = o;
 	p.path = path;
+	p.lg = lg;
+	p.f = f;
+	p.sha = sha;
 	p.assets = calloc(ASSETS_MAX, sizeof *p.assets);
 	rc = p.assets ? 0 : lg_error_set(err, LG_EINTERNAL, "out of memory");
 	for (int i = 0; !rc && i < PIPE_BLOCKS; i++) {
@@ -541,7 +594,9 @@ static int read_and_stage(ledger *lg, const struct import_opts *o, const char *p
 	rc = pipe_stage(&p, c, &serr);
 	pthread_join(th, NULL);
 	*refused = p.refused;
-	if (rc)
+	if (rc == -1) /* already imported: not an error */
+		rc = 0;
+	else if (rc)
 		*err = serr;
 	else if (p.read_rc) {
 		rc = p.read_rc;
@@ -551,18 +606,17 @@ static int read_and_stage(ledger *lg, const struct import_opts *o, const char *p
 	return rc;
 }
 
-static int import_one(ledger *lg, const struct import_opts *o, const char *path)
+/* Posting feeds hash their (small) file first; staged files are hashed
+ * while they are read. */
+static int import_posted(ledger *lg, const struct import_opts *o, const char *path)
 {
 	struct import_ctx c;
 	ledger_stage_file f;
 	char sha[LG_HASH_HEX];
 	lg_error err;
-	long refused = 0;
 	int rc;
 
 	memset(&c, 0, sizeof c);
-	c.lg = lg;
-	c.strict = o->strict;
 	lg_error_init(&err);
 	rc = ledger_file_sha256(path, sha, &err);
 	if (rc)
@@ -580,9 +634,55 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 		       path, sha);
 		return 0;
 	}
+	return post_file(lg, o, path);
+}
+
+static int import_one(ledger *lg, const struct import_opts *o, const char *path)
+{
+	struct import_ctx c;
+	struct sha_job sha;
+	ledger_stage_file f;
+	lg_error err;
+	long refused = 0;
+	int rc;
+
 	if (o->csv && imp_profile_posts(o->csv))
-		return post_file(lg, o, path);
-	rc = read_and_stage(lg, o, path, &c, &refused, &err);
+		return import_posted(lg, o, path);
+	memset(&c, 0, sizeof c);
+	memset(&sha, 0, sizeof sha);
+	c.lg = lg;
+	c.strict = o->strict;
+	lg_error_init(&err);
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "clearbook: %s: cannot read: %s\n", path, strerror(errno));
+		return errno == ENOENT ? LG_ENOINPUT : LG_EIO;
+	}
+	f.sha256_hex = NULL; /* computed alongside, given before the end */
+	f.name = path;
+	f.profile = o->profile;
+	f.channel = o->channel;
+	f.account = o->account;
+	rc = ledger_stage_begin(lg, &f, &c.res, &err);
+	if (rc)
+		return cli_fail(&err);
+	sha.path = path;
+	if (pthread_create(&sha.th, NULL, sha_thread, &sha) != 0) {
+		ledger_stage_end(lg, 0, NULL);
+		fprintf(stderr, "clearbook: %s: cannot start the hashing thread\n", path);
+		return LG_EINTERNAL;
+	}
+	rc = read_and_stage(lg, o, path, &f, &sha, &c, &refused, &err);
+	if (!sha.checked) {
+		int hrc = sha_check(lg, &f, &sha, &c, 1, rc ? NULL : &err);
+		if (!rc)
+			rc = hrc;
+	}
+	if (c.res.already_imported) {
+		ledger_stage_end(lg, 0, NULL);
+		printf("%s: already imported (same SHA-256 %.12s...), nothing to do\n",
+		       path, sha.hex);
+		return 0;
+	}
 	if (rc) {
 		ledger_stage_end(lg, 0, NULL);
 		fprintf(stderr, "clearbook: %s\n", err.msg);
