@@ -224,6 +224,10 @@ struct iso_dict {
 	size_t text_len;
 	char json[ISO_DICT_JSON_MAX];     /* ["name", ...] */
 	size_t json_len;
+	/* A path's index by its arena offset in the current entry, which is
+	 * the same for every TxDtls of a batch: valid while gen matches. */
+	struct { uint32_t off, gen; long idx; } cache[256];
+	uint32_t gen;
 };
 
 /* The whole reader state: one per call, on the heap, nothing global. */
@@ -959,6 +963,7 @@ static int stmt_begin(struct iso_rd *rd, const char *entry_ccy, long line)
 	memset(rd->dict.slot, 0, sizeof rd->dict.slot);
 	rd->dict.n = 0;
 	rd->dict.text_len = 0;
+	rd->dict.gen++;
 	memcpy(rd->dict.json, "[]", 3);
 	rd->dict.json_len = 2;
 	st->pub.raw_header = rd->dict.json;
@@ -1025,7 +1030,7 @@ static int arena_str(struct iso_ntry *nt, const char *s, size_t n,
                      uint32_t *off)
 {
 	/* The cap keeps every offset below ISO_NONE. */
-	_Static_assert(ISO_ENTRY_TEXT_MAX < UINT32_MAX, "arena offsets are 32-bit");
+	_Static_assert(ISO_ENTRY_TEXT_MAX < 0x80000000u, "arena offsets are 31-bit");
 	*off = (uint32_t)nt->arena.len;
 	if (buf_add(&nt->arena, s, n) != 0 || buf_add(&nt->arena, "", 1) != 0)
 		return -1;
@@ -1072,6 +1077,7 @@ static int ntry_start(struct iso_rd *rd, int level, long line)
 	nt->arena.len = 0;
 	nt->leaves.len = 0;
 	nt->txs.len = 0;
+	rd->dict.gen++; /* arena offsets start again: the path cache is stale */
 	nt->index = rd->entries++;
 	nt->line = line;
 	nt->level = level;
@@ -1251,17 +1257,17 @@ static int leaf_amount(struct iso_rd *rd, const struct iso_leaf *lf,
 /* --- camt: turning an entry into lines ----------------------------------- */
 
 /* Dt or DtTm of BookgDt / ValDt as YYYY-MM-DD. */
-static int entry_date(struct iso_rd *rd, const char *elem, char out[ISO_DATE_MAX],
+static int entry_date(struct iso_rd *rd, int value_date, char out[ISO_DATE_MAX],
                       const char **res)
 {
-	char rel[32];
+	/* Constant paths: this runs twice for every entry. */
+	const char *rel = value_date ? "ValDt/Dt" : "BookgDt/Dt";
 	const struct iso_leaf *lf;
 
 	*res = NULL;
-	snprintf(rel, sizeof rel, "%s/Dt", elem);
 	lf = nt_find(&rd->nt, -1, rel);
 	if (!lf) {
-		snprintf(rel, sizeof rel, "%s/DtTm", elem);
+		rel = value_date ? "ValDt/DtTm" : "BookgDt/DtTm";
 		lf = nt_find(&rd->nt, -1, rel);
 	}
 	if (!lf)
@@ -1360,9 +1366,9 @@ static int entry_facts(struct iso_rd *rd, struct iso_entry *e)
 	if (rc == 0)
 		rc = find_key(rd, -1, "RvslInd", ISO_NO_VIEW, NULL, &rv);
 	if (rc == 0)
-		rc = entry_date(rd, "BookgDt", e->booking, &e->booking_date);
+		rc = entry_date(rd, 0, e->booking, &e->booking_date);
 	if (rc == 0)
-		rc = entry_date(rd, "ValDt", e->value, &e->value_date);
+		rc = entry_date(rd, 1, e->value, &e->value_date);
 	if (rc == 0)
 		rc = tx_code(rd, -1, e->tx_code_buf, sizeof e->tx_code_buf, &e->tx_code);
 	if (rc != 0)
@@ -1496,18 +1502,18 @@ static int counterparty(struct iso_rd *rd, long view, int credit,
                         imp_line *ln)
 {
 	struct iso_ntry *nt = &rd->nt;
-	const char *who = credit ? "RltdPties/Dbtr" : "RltdPties/Cdtr";
-	const char *acct = credit ? "RltdPties/DbtrAcct" : "RltdPties/CdtrAcct";
-	char rel1[64], rel2[64];
 
-	snprintf(rel1, sizeof rel1, "%s/Nm", who);
-	snprintf(rel2, sizeof rel2, "%s/Pty/Nm", who);
-	ln->counterparty_name = find_text(nt, view, rel1);
+	/* Constant paths: this runs for every line. */
+	ln->counterparty_name = find_text(nt, view, credit ? "RltdPties/Dbtr/Nm"
+	                                                   : "RltdPties/Cdtr/Nm");
 	if (!ln->counterparty_name)
-		ln->counterparty_name = find_text(nt, view, rel2);
-	snprintf(rel1, sizeof rel1, "%s/Id/IBAN", acct);
-	snprintf(rel2, sizeof rel2, "%s/Id/Othr/Id", acct);
-	return find_key(rd, view, rel1, view, rel2, &ln->counterparty_account);
+		ln->counterparty_name = find_text(nt, view, credit ? "RltdPties/Dbtr/Pty/Nm"
+		                                                   : "RltdPties/Cdtr/Pty/Nm");
+	return find_key(rd, view, credit ? "RltdPties/DbtrAcct/Id/IBAN"
+	                                 : "RltdPties/CdtrAcct/Id/IBAN",
+	                view, credit ? "RltdPties/DbtrAcct/Id/Othr/Id"
+	                             : "RltdPties/CdtrAcct/Id/Othr/Id",
+	                &ln->counterparty_account);
 }
 
 /* raw_json: every leaf of the line as "path": "text" in document order,
@@ -1641,7 +1647,7 @@ static long dict_index(struct iso_rd *rd, const char *key)
 /* One raw field: "index,value" into a pair array, or "key:value" into an
  * object (pairs 0), each after a comma but the first. */
 static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
-                       const char *key, const char *val)
+                       const char *key, uint32_t path_off, const char *val)
 {
 	char num[24];
 	size_t save = j->len;
@@ -1653,12 +1659,38 @@ static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
 		json_member(j, key, val);
 		return;
 	}
-	idx = dict_index(rd, key);
+	if (path_off != ISO_NONE) {
+		/* key is the entry's interned path at path_off */
+		struct iso_dict *d = &rd->dict;
+		size_t c = (path_off * 2654435761u) >> 24 & 255;
+		if (d->cache[c].gen == d->gen && d->cache[c].off == path_off) {
+			idx = d->cache[c].idx;
+		} else {
+			idx = dict_index(rd, key);
+			d->cache[c].off = path_off;
+			d->cache[c].gen = d->gen;
+			d->cache[c].idx = idx;
+		}
+	} else {
+		idx = dict_index(rd, key);
+	}
 	if (idx < 0) {
 		j->full = 2; /* the dictionary is full: start again as an object */
 		return;
 	}
-	snprintf(num, sizeof num, "%ld", idx);
+	{
+		/* by hand: snprintf costs hundreds of instructions, for every field */
+		size_t nd = 0;
+		char rev[24];
+		unsigned long v = (unsigned long)idx;
+		do {
+			rev[nd++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		for (size_t q = 0; q < nd; q++)
+			num[q] = rev[nd - 1 - q];
+		num[nd] = '\0';
+	}
 	if ((j->len > 1 && json_byte(j, ',') != 0) ||
 	    json_byte(j, num[0]) != 0 || (num[1] && json_string_raw(j, num + 1) != 0) ||
 	    json_byte(j, ',') != 0 || json_string(j, val) != 0) {
@@ -1697,7 +1729,8 @@ static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
 			snprintf(rd->lb.key, sizeof rd->lb.key, "%s[%ld]", path, seen + 1);
 			key = rd->lb.key;
 		}
-		raw_member(rd, j, pairs, key, nt_str(nt, lf->text));
+		raw_member(rd, j, pairs, key, key == path && nt->paths.n < ISO_INTERN_MAX
+		           ? lf->path : ISO_NONE, nt_str(nt, lf->text));
 		if (lf->ccy != ISO_NONE) {
 			/* key may already be lb.key: append in place */
 			size_t n = strlen(key), room = sizeof rd->lb.key - sizeof "@Ccy";
@@ -1706,11 +1739,15 @@ static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
 			if (key != rd->lb.key)
 				memcpy(rd->lb.key, key, n);
 			memcpy(rd->lb.key + n, "@Ccy", sizeof "@Ccy");
-			raw_member(rd, j, pairs, rd->lb.key, nt_str(nt, lf->ccy));
+			/* offsets stay below 2^31 (ISO_ENTRY_TEXT_MAX): the top bit
+			 * tells the path's "@Ccy" name apart in the cache */
+			raw_member(rd, j, pairs, rd->lb.key, key == path && nt->paths.n <
+			           ISO_INTERN_MAX ? lf->path | 0x80000000u : ISO_NONE,
+			           nt_str(nt, lf->ccy));
 		}
 	}
 	if (oddity)
-		raw_member(rd, j, pairs, "_oddity", oddity);
+		raw_member(rd, j, pairs, "_oddity", ISO_NONE, oddity);
 }
 
 /* The line's raw fields: [index, "value", ...] against the statement's
