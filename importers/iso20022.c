@@ -272,7 +272,7 @@ struct iso_rd {
 	struct iso_ntry nt;
 	struct iso_pain pn;
 	struct iso_line_bufs lb;
-	struct iso_dict dict;
+	struct iso_dict *dict;  /* allocated at the first statement: large */
 };
 
 /* What an entry says about itself, shared by its line and its children. */
@@ -508,6 +508,7 @@ static void rd_free(struct iso_rd *rd)
 	free(rd->nt.txs.data);
 	free(rd->nt.leaves.data);
 	free(rd->nt.arena.data);
+	free(rd->dict);
 	free(rd);
 }
 
@@ -960,13 +961,22 @@ static int stmt_begin(struct iso_rd *rd, const char *entry_ccy, long line)
 	st->pub.to_date = st->to[0] ? st->to : NULL;
 	st->pub.booked_sum_minor = 0;
 	st->pub.booked_entries = 0;
-	memset(rd->dict.slot, 0, sizeof rd->dict.slot);
-	rd->dict.n = 0;
-	rd->dict.text_len = 0;
-	rd->dict.gen++;
-	memcpy(rd->dict.json, "[]", 3);
-	rd->dict.json_len = 2;
-	st->pub.raw_header = rd->dict.json;
+	if (!rd->dict) {
+		/* Not zeroed whole (it is mostly text buffers): a read of a small
+		 * file should not pay for clearing 400 KiB. */
+		rd->dict = malloc(sizeof *rd->dict);
+		if (!rd->dict)
+			return iso_fail(rd, LG_EINTERNAL, line, "out of memory");
+		memset(rd->dict->cache, 0, sizeof rd->dict->cache);
+		rd->dict->gen = 0;
+	}
+	memset(rd->dict->slot, 0, sizeof rd->dict->slot);
+	rd->dict->n = 0;
+	rd->dict->text_len = 0;
+	rd->dict->gen++;
+	memcpy(rd->dict->json, "[]", 3);
+	rd->dict->json_len = 2;
+	st->pub.raw_header = rd->dict->json;
 	st->begun = 1;
 	return sink_begin(rd);
 }
@@ -1077,7 +1087,8 @@ static int ntry_start(struct iso_rd *rd, int level, long line)
 	nt->arena.len = 0;
 	nt->leaves.len = 0;
 	nt->txs.len = 0;
-	rd->dict.gen++; /* arena offsets start again: the path cache is stale */
+	if (rd->dict)
+		rd->dict->gen++; /* arena offsets start again: the path cache is stale */
 	nt->index = rd->entries++;
 	nt->line = line;
 	nt->level = level;
@@ -1615,7 +1626,7 @@ static int leaf_in(const struct iso_leaf *lf, enum iso_line_mode mode, long k)
  * full, and the line then keeps its fields as an object. */
 static long dict_index(struct iso_rd *rd, const char *key)
 {
-	struct iso_dict *d = &rd->dict;
+	struct iso_dict *d = rd->dict;
 	size_t n = strlen(key), i;
 	uint32_t h = 2166136261u;
 
@@ -1661,7 +1672,7 @@ static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
 	}
 	if (path_off != ISO_NONE) {
 		/* key is the entry's interned path at path_off */
-		struct iso_dict *d = &rd->dict;
+		struct iso_dict *d = rd->dict;
 		size_t c = (path_off * 2654435761u) >> 24 & 255;
 		if (d->cache[c].gen == d->gen && d->cache[c].off == path_off) {
 			idx = d->cache[c].idx;
