@@ -6,7 +6,12 @@
 #include "cli.h"
 #include "../importers/importers.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,19 +210,413 @@ static int post_file(ledger *lg, const struct import_opts *o, const char *path)
 	return 0;
 }
 
-static int import_one(ledger *lg, const struct import_opts *o, const char *path)
+
+/* --- the reader and the stager, side by side -----------------------------
+ *
+ * Reading a file (decoding, parsing, checking every field) and staging it
+ * (one SQLite row per line) each take about half of an import, so they run
+ * on two threads: the reader's sink copies what it hears into blocks, and
+ * this thread stages the blocks in file order.  Only this thread touches
+ * the ledger.  Memory is bounded: PIPE_BLOCKS blocks of PIPE_BLOCK_BYTES.
+ */
+#define PIPE_BLOCK_BYTES ((size_t)1 << 20)
+#define PIPE_BLOCKS 3
+#define ASSETS_MAX 4096           /* assets the reader can look up */
+
+enum pipe_kind { PIPE_BEGIN, PIPE_LINE, PIPE_END, PIPE_STATUS };
+
+/* The string members of each record kind, copied into the block. */
+static const size_t stmt_strs[] = {
+	offsetof(imp_statement, message_type), offsetof(imp_statement, msg_id),
+	offsetof(imp_statement, statement_id), offsetof(imp_statement, account_id),
+	offsetof(imp_statement, asset), offsetof(imp_statement, from_date),
+	offsetof(imp_statement, to_date), offsetof(imp_statement, raw_header),
+};
+static const size_t line_strs[] = {
+	offsetof(imp_line, entry_ref), offsetof(imp_line, booking_date),
+	offsetof(imp_line, value_date), offsetof(imp_line, asset),
+	offsetof(imp_line, counterparty_name), offsetof(imp_line, counterparty_account),
+	offsetof(imp_line, end_to_end_id), offsetof(imp_line, instruction_id),
+	offsetof(imp_line, provider_ref), offsetof(imp_line, uetr),
+	offsetof(imp_line, remittance), offsetof(imp_line, tx_code),
+	offsetof(imp_line, status), offsetof(imp_line, batch_id),
+	offsetof(imp_line, return_reason), offsetof(imp_line, charges),
+	offsetof(imp_line, raw_json),
+};
+static const size_t status_strs[] = {
+	offsetof(imp_status, message_type), offsetof(imp_status, msg_id),
+	offsetof(imp_status, orig_msg_id), offsetof(imp_status, orig_pmt_inf_id),
+	offsetof(imp_status, orig_instr_id), offsetof(imp_status, orig_end_to_end_id),
+	offsetof(imp_status, status), offsetof(imp_status, reason_code),
+	offsetof(imp_status, reason_text),
+};
+
+struct pipe_rec {            /* a record's head; the struct and its strings follow */
+	int kind;
+	size_t size;             /* bytes of the whole record, aligned */
+};
+
+struct pipe_block {
+	char *buf;
+	size_t len;
+};
+
+struct asset_scale {
+	char code[LG_ASSET_CODE_MAX + 1];
+	int scale;
+};
+
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pipe_block block[PIPE_BLOCKS];
+	int head, filled;        /* oldest filled block, and how many */
+	int fill;                /* the block the reader writes */
+	int done;                /* the reader has finished */
+	atomic_int stop;         /* staging failed: the reader gives up */
+	/* the file's hash, checked between blocks */
+	ledger *lg;
+	const ledger_stage_file *f;
+	struct sha_job *sha;
+	/* the reader's side */
+	const struct import_opts *o;
+	const char *path;
+	struct asset_scale *assets;
+	int assets_n;
+	int read_rc;
+	long refused;
+	lg_error read_err;
+};
+
+/* The file's SHA-256, computed on a thread of its own while the file is
+ * read and staged: hashing a large file first would add its whole time. */
+struct sha_job {
+	const char *path;
+	pthread_t th;
+	atomic_int done;
+	int rc;
+	lg_error err;
+	char hex[LG_HASH_HEX];
+	int checked;              /* given to the staging */
+};
+
+static void *sha_thread(void *arg)
+{
+	struct sha_job *j = arg;
+
+	lg_error_init(&j->err);
+	j->rc = ledger_file_sha256(j->path, j->hex, &j->err);
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+/* Gives the staging the file's SHA-256 once it is known (wait: block until
+ * it is).  A file imported before sets c->res.already_imported. */
+static int sha_check(ledger *lg, const ledger_stage_file *f, struct sha_job *j,
+                     struct import_ctx *c, int wait, lg_error *err)
+{
+	if (j->checked || (!wait && !atomic_load(&j->done)))
+		return 0;
+	pthread_join(j->th, NULL);
+	j->checked = 1;
+	if (j->rc) {
+		if (err)
+			*err = j->err;
+		return j->rc;
+	}
+	return ledger_stage_file_hash(lg, f, j->hex, &c->res, err);
+}
+
+static int pipe_scale(void *ctx, const char *asset, int *scale)
+{
+	const struct pipe *p = ctx;
+	int lo = 0, hi = p->assets_n - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = strcmp(asset, p->assets[mid].code);
+		if (c == 0) {
+			*scale = p->assets[mid].scale;
+			return 0;
+		}
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return 1;
+}
+
+/* The ledger's assets, in code order, for the reader to look up without
+ * touching the database from its thread. */
+static int keep_asset(void *ctx, const char *code, int scale)
+{
+	struct pipe *p = ctx;
+	if (p->assets_n >= ASSETS_MAX || strlen(code) > LG_ASSET_CODE_MAX)
+		return LG_EDATA;
+	snprintf(p->assets[p->assets_n].code, sizeof p->assets[0].code, "%s", code);
+	p->assets[p->assets_n++].scale = scale;
+	return 0;
+}
+
+static size_t align16(size_t n)
+{
+	return (n + 15) & ~(size_t)15; /* amount_minor_t is 16-byte aligned */
+}
+
+/* Hands the block being filled to the stager and waits for an empty one. */
+static void pipe_hand_over(struct pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->filled++;
+	pthread_cond_broadcast(&p->cv);
+	while (p->filled >= PIPE_BLOCKS - 1 && !atomic_load(&p->stop))
+		pthread_cond_wait(&p->cv, &p->mu);
+	p->fill = (p->head + p->filled) % PIPE_BLOCKS;
+	p->block[p->fill].len = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Copies a record (struct `obj` of `n` bytes whose string members sit at
+ * `strs`) into the block being filled; strings become offsets from the
+ * record's start, 0 for NULL. */
+static int pipe_put(struct pipe *p, int kind, const void *obj, size_t n,
+                    const size_t *strs, size_t nstrs, lg_error *err)
+{
+	size_t size = align16(sizeof(struct pipe_rec)) + align16(n);
+	struct pipe_block *b;
+	struct pipe_rec *r;
+	char *base;
+
+	if (atomic_load_explicit(&p->stop, memory_order_relaxed))
+		return lg_error_set(err, LG_EDATA, "staging stopped");
+	for (size_t i = 0; i < nstrs; i++) {
+		const char *s = *(const char *const *)((const char *)obj + strs[i]);
+		if (s)
+			size += strlen(s) + 1;
+	}
+	size = align16(size);
+	if (size > PIPE_BLOCK_BYTES)
+		return lg_error_set(err, LG_EDATA, "%s: a record of %zu bytes is too big",
+		                    p->path, size);
+	if (p->block[p->fill].len + size > PIPE_BLOCK_BYTES)
+		pipe_hand_over(p);
+	b = &p->block[p->fill];
+	base = b->buf + b->len;
+	r = (struct pipe_rec *)(void *)base;
+	r->kind = kind;
+	r->size = size;
+	{
+		char *copy = base + align16(sizeof *r);
+		size_t at = align16(sizeof *r) + align16(n);
+		memcpy(copy, obj, n);
+		for (size_t i = 0; i < nstrs; i++) {
+			const char *s = *(const char *const *)((const char *)obj + strs[i]);
+			uintptr_t off = 0;
+			if (s) {
+				size_t len = strlen(s) + 1;
+				memcpy(base + at, s, len);
+				off = at;
+				at += len;
+			}
+			memcpy(copy + strs[i], &off, sizeof off);
+		}
+	}
+	b->len += size;
+	return 0;
+}
+
+static int pipe_begin(void *ctx, const imp_statement *st, lg_error *err)
+{
+	return pipe_put(ctx, PIPE_BEGIN, st, sizeof *st, stmt_strs,
+	                sizeof stmt_strs / sizeof stmt_strs[0], err);
+}
+
+static int pipe_line(void *ctx, const imp_statement *st, const imp_line *ln,
+                     lg_error *err)
+{
+	(void)st; /* staging a line needs only the line */
+	return pipe_put(ctx, PIPE_LINE, ln, sizeof *ln, line_strs,
+	                sizeof line_strs / sizeof line_strs[0], err);
+}
+
+static int pipe_end(void *ctx, const imp_statement *st, lg_error *err)
+{
+	return pipe_put(ctx, PIPE_END, st, sizeof *st, stmt_strs,
+	                sizeof stmt_strs / sizeof stmt_strs[0], err);
+}
+
+static int pipe_status(void *ctx, const imp_status *s, lg_error *err)
+{
+	return pipe_put(ctx, PIPE_STATUS, s, sizeof *s, status_strs,
+	                sizeof status_strs / sizeof status_strs[0], err);
+}
+
+static void *pipe_reader(void *arg)
+{
+	struct pipe *p = arg;
+	imp_sink sink = { p, pipe_begin, pipe_line, pipe_end, pipe_status };
+
+	lg_error_init(&p->read_err);
+	p->read_rc = p->o->csv ? imp_csv_read_all(p->path, p->o->csv, pipe_scale, p,
+	                                          &sink, print_reject, NULL,
+	                                          &p->refused, &p->read_err)
+	                       : imp_iso20022_read(p->path, pipe_scale, p, &sink,
+	                                           &p->read_err);
+	pthread_mutex_lock(&p->mu);
+	p->filled++; /* the last block, however full */
+	p->done = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Turns a record's offsets back into pointers into the block. */
+static void *pipe_fix(struct pipe_rec *r, const size_t *strs, size_t nstrs)
+{
+	char *base = (char *)r, *obj = base + align16(sizeof *r);
+	for (size_t i = 0; i < nstrs; i++) {
+		uintptr_t off;
+		const char *s;
+		memcpy(&off, obj + strs[i], sizeof off);
+		s = off ? base + off : NULL;
+		memcpy(obj + strs[i], &s, sizeof s);
+	}
+	return obj;
+}
+
+static int stage_record(struct import_ctx *c, struct pipe_rec *r, lg_error *err)
+{
+	switch (r->kind) {
+	case PIPE_BEGIN:
+		return sink_begin(c, pipe_fix(r, stmt_strs, sizeof stmt_strs /
+		                  sizeof stmt_strs[0]), err);
+	case PIPE_LINE:
+		return sink_line(c, NULL, pipe_fix(r, line_strs, sizeof line_strs /
+		                 sizeof line_strs[0]), err);
+	case PIPE_END:
+		return sink_end(c, pipe_fix(r, stmt_strs, sizeof stmt_strs /
+		                sizeof stmt_strs[0]), err);
+	default:
+		return sink_status(c, pipe_fix(r, status_strs, sizeof status_strs /
+		                   sizeof status_strs[0]), err);
+	}
+}
+
+/* Stages what the reader sends until it is done; the first staging error
+ * stops the reader and is returned in err. */
+static int pipe_stage(struct pipe *p, struct import_ctx *c, lg_error *err)
+{
+	int rc = 0;
+
+	for (;;) {
+		struct pipe_block *b;
+		int last;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->filled == 0 && !p->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		last = p->done && p->filled <= 1;
+		if (p->filled == 0) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		b = &p->block[p->head];
+		pthread_mutex_unlock(&p->mu);
+		for (size_t at = 0; at < b->len && rc == 0;) {
+			struct pipe_rec *r = (struct pipe_rec *)(void *)(b->buf + at);
+			at += r->size;
+			rc = stage_record(c, r, err);
+		}
+		/* A file imported before is known as soon as its hash is: stop. */
+		if (rc == 0)
+			rc = sha_check(p->lg, p->f, p->sha, c, 0, err);
+		if (rc == 0 && c->res.already_imported)
+			rc = -1;
+		if (rc)
+			atomic_store(&p->stop, 1);
+		pthread_mutex_lock(&p->mu);
+		p->head = (p->head + 1) % PIPE_BLOCKS;
+		p->filled--;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (last)
+			break;
+	}
+	return rc;
+}
+
+static void pipe_release(struct pipe *p)
+{
+	for (int i = 0; i < PIPE_BLOCKS; i++)
+		free(p->block[i].buf);
+	free(p->assets);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* Reads `path` on a second thread and stages it on this one.  Returns the
+ * first error (staging's before the reader's: it is earlier in the file),
+ * with *refused the CSV rows the reader refused. */
+static int read_and_stage(ledger *lg, const struct import_opts *o, const char *path,
+                          const ledger_stage_file *f, struct sha_job *sha,
+                          struct import_ctx *c, long *refused, lg_error *err)
+{
+	struct pipe p;
+	pthread_t th;
+	lg_error serr;
+	int rc;
+
+	memset(&p, 0, sizeof p);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	p.o = o;
+	p.path = path;
+	p.lg = lg;
+	p.f = f;
+	p.sha = sha;
+	p.assets = calloc(ASSETS_MAX, sizeof *p.assets);
+	rc = p.assets ? 0 : lg_error_set(err, LG_EINTERNAL, "out of memory");
+	for (int i = 0; !rc && i < PIPE_BLOCKS; i++) {
+		p.block[i].buf = malloc(PIPE_BLOCK_BYTES);
+		if (!p.block[i].buf)
+			rc = lg_error_set(err, LG_EINTERNAL, "out of memory");
+	}
+	if (!rc)
+		rc = ledger_asset_list(lg, keep_asset, &p, err);
+	if (!rc && pthread_create(&th, NULL, pipe_reader, &p) != 0)
+		rc = lg_error_set(err, LG_EINTERNAL, "cannot start the reader thread");
+	if (rc) {
+		pipe_release(&p);
+		return rc;
+	}
+	lg_error_init(&serr);
+	rc = pipe_stage(&p, c, &serr);
+	pthread_join(th, NULL);
+	*refused = p.refused;
+	if (rc == -1) /* already imported: not an error */
+		rc = 0;
+	else if (rc)
+		*err = serr;
+	else if (p.read_rc) {
+		rc = p.read_rc;
+		*err = p.read_err;
+	}
+	pipe_release(&p);
+	return rc;
+}
+
+/* Posting feeds hash their (small) file first; staged files are hashed
+ * while they are read. */
+static int import_posted(ledger *lg, const struct import_opts *o, const char *path)
 {
 	struct import_ctx c;
-	imp_sink sink = { &c, sink_begin, sink_line, sink_end, sink_status };
 	ledger_stage_file f;
 	char sha[LG_HASH_HEX];
 	lg_error err;
-	long refused = 0;
 	int rc;
 
 	memset(&c, 0, sizeof c);
-	c.lg = lg;
-	c.strict = o->strict;
 	lg_error_init(&err);
 	rc = ledger_file_sha256(path, sha, &err);
 	if (rc)
@@ -235,11 +634,55 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 		       path, sha);
 		return 0;
 	}
+	return post_file(lg, o, path);
+}
+
+static int import_one(ledger *lg, const struct import_opts *o, const char *path)
+{
+	struct import_ctx c;
+	struct sha_job sha;
+	ledger_stage_file f;
+	lg_error err;
+	long refused = 0;
+	int rc;
+
 	if (o->csv && imp_profile_posts(o->csv))
-		return post_file(lg, o, path);
-	rc = o->csv ? imp_csv_read_all(path, o->csv, scale_of, lg, &sink,
-	                               print_reject, NULL, &refused, &err)
-	            : imp_iso20022_read(path, scale_of, lg, &sink, &err);
+		return import_posted(lg, o, path);
+	memset(&c, 0, sizeof c);
+	memset(&sha, 0, sizeof sha);
+	c.lg = lg;
+	c.strict = o->strict;
+	lg_error_init(&err);
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "clearbook: %s: cannot read: %s\n", path, strerror(errno));
+		return errno == ENOENT ? LG_ENOINPUT : LG_EIO;
+	}
+	f.sha256_hex = NULL; /* computed alongside, given before the end */
+	f.name = path;
+	f.profile = o->profile;
+	f.channel = o->channel;
+	f.account = o->account;
+	rc = ledger_stage_begin(lg, &f, &c.res, &err);
+	if (rc)
+		return cli_fail(&err);
+	sha.path = path;
+	if (pthread_create(&sha.th, NULL, sha_thread, &sha) != 0) {
+		ledger_stage_end(lg, 0, NULL);
+		fprintf(stderr, "clearbook: %s: cannot start the hashing thread\n", path);
+		return LG_EINTERNAL;
+	}
+	rc = read_and_stage(lg, o, path, &f, &sha, &c, &refused, &err);
+	if (!sha.checked) {
+		int hrc = sha_check(lg, &f, &sha, &c, 1, rc ? NULL : &err);
+		if (!rc)
+			rc = hrc;
+	}
+	if (c.res.already_imported) {
+		ledger_stage_end(lg, 0, NULL);
+		printf("%s: already imported (same SHA-256 %.12s...), nothing to do\n",
+		       path, sha.hex);
+		return 0;
+	}
 	if (rc) {
 		ledger_stage_end(lg, 0, NULL);
 		fprintf(stderr, "clearbook: %s\n", err.msg);

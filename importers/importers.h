@@ -45,8 +45,12 @@ typedef int (*imp_scale_fn)(void *ctx, const char *asset, int *scale);
  * and later where the fields did not move; pain.002, including the Swiss
  * SIX namespaces) with libxml2's streaming reader, never resolving entities
  * or loading DTDs or anything from the network.  Calls the sink in file
- * order.  Errors (LG_EDATA) name the file, line, entry and field; a sink's
- * non-zero return stops the read and is returned.
+ * order.  A line's raw_json is [index, "value", ...] pairs whose names
+ * are the statement's raw_header (a JSON array that grows as new paths are
+ * met: at each line it names every index used so far; -1 is
+ * "_truncated"), or a JSON object when the statement has met more names
+ * than it keeps.  Errors (LG_EDATA) name the file, line, entry and field;
+ * a sink's non-zero return stops the read and is returned.
  */
 int imp_iso20022_read(const char *path, imp_scale_fn scale, void *scale_ctx,
                       const imp_sink *sink, lg_error *err);
@@ -89,8 +93,9 @@ int imp_profile_set(imp_profile *p, const char *key, const char *value,
  * "csv:NAME", statement_id the file's base name, account_id NULL, asset
  * the profile's fixed asset or NULL, seq_nb -1, no balances), sink->line
  * once per data row (entry_index the row number from 0, child_index -1,
- * line_no the physical line the row starts on, raw_json the row's
- * header-to-cell pairs), then statement_end with the rows' sum and count.
+ * line_no the physical line the row starts on, raw_json the JSON array of
+ * the row's cells, whose names are the statement's raw_header, the header
+ * as a JSON array), then statement_end with the rows' sum and count.
  * The first bad row stops the read: LG_EDATA naming file, line, column and
  * reason (the caller's sink then stages nothing).  A sink's non-zero return
  * stops the read and is returned.

@@ -58,6 +58,10 @@
 #define ISO_XML_ERR_MAX 256              /* bytes kept of libxml2's message */
 #define ISO_NONE UINT32_MAX              /* no string offset */
 #define ISO_NO_VIEW (-2L)                /* a lookup that finds nothing */
+#define ISO_DICT_KEYS_MAX 2048           /* raw-field names per statement */
+#define ISO_DICT_SLOTS 4096              /* hash slots for them */
+#define ISO_DICT_TEXT_MAX ((size_t)128 << 10) /* bytes of those names */
+#define ISO_DICT_JSON_MAX ((size_t)256 << 10) /* bytes of their JSON array */
 
 /* Always on, as in the ledger: an assertion failing means our code is
  * wrong, and a crash beats handing a wrong line to the caller. */
@@ -208,6 +212,24 @@ struct iso_frame {
 	long line;
 };
 
+/* The raw-field names of the statement being read, each stored once:
+ * a line's raw fields are pairs of a name's index and its value, and the
+ * statement carries the names as a JSON array (imp_statement.raw_header),
+ * so that the paths are not written again for every line. */
+struct iso_dict {
+	uint32_t slot[ISO_DICT_SLOTS];    /* name index + 1, 0 when empty */
+	uint32_t off[ISO_DICT_KEYS_MAX];  /* where each name starts in text */
+	size_t n;
+	char text[ISO_DICT_TEXT_MAX];
+	size_t text_len;
+	char json[ISO_DICT_JSON_MAX];     /* ["name", ...] */
+	size_t json_len;
+	/* A path's index by its arena offset in the current entry, which is
+	 * the same for every TxDtls of a batch: valid while gen matches. */
+	struct { uint32_t off, gen; long idx; } cache[256];
+	uint32_t gen;
+};
+
 /* The whole reader state: one per call, on the heap, nothing global. */
 struct iso_rd {
 	const char *path;
@@ -250,6 +272,7 @@ struct iso_rd {
 	struct iso_ntry nt;
 	struct iso_pain pn;
 	struct iso_line_bufs lb;
+	struct iso_dict *dict;  /* allocated at the first statement: large */
 };
 
 /* What an entry says about itself, shared by its line and its children. */
@@ -485,6 +508,7 @@ static void rd_free(struct iso_rd *rd)
 	free(rd->nt.txs.data);
 	free(rd->nt.leaves.data);
 	free(rd->nt.arena.data);
+	free(rd->dict);
 	free(rd);
 }
 
@@ -669,7 +693,8 @@ static int sink_begin(struct iso_rd *rd)
 static int sink_line(struct iso_rd *rd, const imp_line *ln)
 {
 	ISO_ASSERT(rd->st.begun);
-	ISO_ASSERT(ln->raw_json != NULL && ln->raw_json[0] == '{');
+	ISO_ASSERT(ln->raw_json != NULL &&
+	           (ln->raw_json[0] == '[' || ln->raw_json[0] == '{'));
 	if (!rd->sink->line)
 		return 0;
 	return rd->sink->line(rd->sink->ctx, &rd->st.pub, ln, rd->err);
@@ -936,6 +961,22 @@ static int stmt_begin(struct iso_rd *rd, const char *entry_ccy, long line)
 	st->pub.to_date = st->to[0] ? st->to : NULL;
 	st->pub.booked_sum_minor = 0;
 	st->pub.booked_entries = 0;
+	if (!rd->dict) {
+		/* Not zeroed whole (it is mostly text buffers): a read of a small
+		 * file should not pay for clearing 400 KiB. */
+		rd->dict = malloc(sizeof *rd->dict);
+		if (!rd->dict)
+			return iso_fail(rd, LG_EINTERNAL, line, "out of memory");
+		memset(rd->dict->cache, 0, sizeof rd->dict->cache);
+		rd->dict->gen = 0;
+	}
+	memset(rd->dict->slot, 0, sizeof rd->dict->slot);
+	rd->dict->n = 0;
+	rd->dict->text_len = 0;
+	rd->dict->gen++;
+	memcpy(rd->dict->json, "[]", 3);
+	rd->dict->json_len = 2;
+	st->pub.raw_header = rd->dict->json;
 	st->begun = 1;
 	return sink_begin(rd);
 }
@@ -999,7 +1040,7 @@ static int arena_str(struct iso_ntry *nt, const char *s, size_t n,
                      uint32_t *off)
 {
 	/* The cap keeps every offset below ISO_NONE. */
-	_Static_assert(ISO_ENTRY_TEXT_MAX < UINT32_MAX, "arena offsets are 32-bit");
+	_Static_assert(ISO_ENTRY_TEXT_MAX < 0x80000000u, "arena offsets are 31-bit");
 	*off = (uint32_t)nt->arena.len;
 	if (buf_add(&nt->arena, s, n) != 0 || buf_add(&nt->arena, "", 1) != 0)
 		return -1;
@@ -1046,6 +1087,8 @@ static int ntry_start(struct iso_rd *rd, int level, long line)
 	nt->arena.len = 0;
 	nt->leaves.len = 0;
 	nt->txs.len = 0;
+	if (rd->dict)
+		rd->dict->gen++; /* arena offsets start again: the path cache is stale */
 	nt->index = rd->entries++;
 	nt->line = line;
 	nt->level = level;
@@ -1101,10 +1144,38 @@ static int ntry_leaf(struct iso_rd *rd, const char *rel, long line)
 
 /* The first leaf at `rel` in a view: a TxDtls index, -1 for the entry's own
  * leaves, ISO_NO_VIEW for nothing. */
+/* The interned offset of the path prefix+rel: 1 and *off when some leaf of
+ * the entry has it, 0 when none has (certain only while the intern table
+ * has not overflowed). */
+static int intern_find(const struct iso_ntry *nt, const char *prefix,
+                       const char *rel, uint32_t *off)
+{
+	const struct iso_intern *in = &nt->paths;
+	size_t plen = strlen(prefix), i;
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)prefix; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	for (const unsigned char *p = (const unsigned char *)rel; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	i = h & (ISO_INTERN_SLOTS - 1);
+	for (size_t probes = 0; probes < ISO_INTERN_SLOTS && in->slot[i]; probes++) {
+		const char *have = nt->arena.data + in->slot[i] - 1;
+		if (strncmp(have, prefix, plen) == 0 && strcmp(have + plen, rel) == 0) {
+			*off = in->slot[i] - 1;
+			return 1;
+		}
+		i = (i + 1) & (ISO_INTERN_SLOTS - 1);
+	}
+	return 0;
+}
+
 static const struct iso_leaf *nt_find(struct iso_ntry *nt, long view,
                                       const char *rel)
 {
 	size_t from = 0, to = nt_count(nt);
+	int exact = nt->paths.n < ISO_INTERN_MAX;
+	uint32_t off = ISO_NONE;
 
 	if (view == ISO_NO_VIEW)
 		return NULL;
@@ -1112,9 +1183,14 @@ static const struct iso_leaf *nt_find(struct iso_ntry *nt, long view,
 		from = nt_tx(nt, view)->first;
 		to = nt_tx(nt, view)->end;
 	}
+	/* Paths are interned per entry, so a path no leaf has is known at
+	 * once and the leaves are compared by offset, not by string. */
+	if (exact && !intern_find(nt, view >= 0 ? ISO_TX_PREFIX : "", rel, &off))
+		return NULL;
 	for (size_t i = from; i < to; i++) {
 		const struct iso_leaf *lf = nt_leaf(nt, i);
-		if (lf->tx == view && strcmp(leaf_rel(nt, lf), rel) == 0)
+		if (lf->tx == view && (exact ? lf->path == off
+		                             : strcmp(leaf_rel(nt, lf), rel) == 0))
 			return lf;
 	}
 	return NULL;
@@ -1192,17 +1268,17 @@ static int leaf_amount(struct iso_rd *rd, const struct iso_leaf *lf,
 /* --- camt: turning an entry into lines ----------------------------------- */
 
 /* Dt or DtTm of BookgDt / ValDt as YYYY-MM-DD. */
-static int entry_date(struct iso_rd *rd, const char *elem, char out[ISO_DATE_MAX],
+static int entry_date(struct iso_rd *rd, int value_date, char out[ISO_DATE_MAX],
                       const char **res)
 {
-	char rel[32];
+	/* Constant paths: this runs twice for every entry. */
+	const char *rel = value_date ? "ValDt/Dt" : "BookgDt/Dt";
 	const struct iso_leaf *lf;
 
 	*res = NULL;
-	snprintf(rel, sizeof rel, "%s/Dt", elem);
 	lf = nt_find(&rd->nt, -1, rel);
 	if (!lf) {
-		snprintf(rel, sizeof rel, "%s/DtTm", elem);
+		rel = value_date ? "ValDt/DtTm" : "BookgDt/DtTm";
 		lf = nt_find(&rd->nt, -1, rel);
 	}
 	if (!lf)
@@ -1301,9 +1377,9 @@ static int entry_facts(struct iso_rd *rd, struct iso_entry *e)
 	if (rc == 0)
 		rc = find_key(rd, -1, "RvslInd", ISO_NO_VIEW, NULL, &rv);
 	if (rc == 0)
-		rc = entry_date(rd, "BookgDt", e->booking, &e->booking_date);
+		rc = entry_date(rd, 0, e->booking, &e->booking_date);
 	if (rc == 0)
-		rc = entry_date(rd, "ValDt", e->value, &e->value_date);
+		rc = entry_date(rd, 1, e->value, &e->value_date);
 	if (rc == 0)
 		rc = tx_code(rd, -1, e->tx_code_buf, sizeof e->tx_code_buf, &e->tx_code);
 	if (rc != 0)
@@ -1437,18 +1513,18 @@ static int counterparty(struct iso_rd *rd, long view, int credit,
                         imp_line *ln)
 {
 	struct iso_ntry *nt = &rd->nt;
-	const char *who = credit ? "RltdPties/Dbtr" : "RltdPties/Cdtr";
-	const char *acct = credit ? "RltdPties/DbtrAcct" : "RltdPties/CdtrAcct";
-	char rel1[64], rel2[64];
 
-	snprintf(rel1, sizeof rel1, "%s/Nm", who);
-	snprintf(rel2, sizeof rel2, "%s/Pty/Nm", who);
-	ln->counterparty_name = find_text(nt, view, rel1);
+	/* Constant paths: this runs for every line. */
+	ln->counterparty_name = find_text(nt, view, credit ? "RltdPties/Dbtr/Nm"
+	                                                   : "RltdPties/Cdtr/Nm");
 	if (!ln->counterparty_name)
-		ln->counterparty_name = find_text(nt, view, rel2);
-	snprintf(rel1, sizeof rel1, "%s/Id/IBAN", acct);
-	snprintf(rel2, sizeof rel2, "%s/Id/Othr/Id", acct);
-	return find_key(rd, view, rel1, view, rel2, &ln->counterparty_account);
+		ln->counterparty_name = find_text(nt, view, credit ? "RltdPties/Dbtr/Pty/Nm"
+		                                                   : "RltdPties/Cdtr/Pty/Nm");
+	return find_key(rd, view, credit ? "RltdPties/DbtrAcct/Id/IBAN"
+	                                 : "RltdPties/CdtrAcct/Id/IBAN",
+	                view, credit ? "RltdPties/DbtrAcct/Id/Othr/Id"
+	                             : "RltdPties/CdtrAcct/Id/Othr/Id",
+	                &ln->counterparty_account);
 }
 
 /* raw_json: every leaf of the line as "path": "text" in document order,
@@ -1473,11 +1549,27 @@ static int json_byte(struct iso_json *j, char c)
 static int json_string(struct iso_json *j, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 
 	if (json_byte(j, '"') != 0)
 		return -1;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	while (*p) {
+		const unsigned char *run = p;
 		int rc = 0;
+
+		/* Plain runs are copied at once: every field of every line
+		 * passes here. */
+		while (*run >= 0x20 && *run != '"' && *run != '\\')
+			run++;
+		if (run > p) {
+			size_t n = (size_t)(run - p);
+			if (j->len + n + 1 + ISO_JSON_RESERVE >= j->cap)
+				return -1;
+			memcpy(j->buf + j->len, p, n);
+			j->len += n;
+			p = run;
+			continue;
+		}
 		if (*p == '"' || *p == '\\') {
 			rc = json_byte(j, '\\') || json_byte(j, (char)*p);
 		} else if (*p == '\n') {
@@ -1486,17 +1578,25 @@ static int json_string(struct iso_json *j, const char *s)
 			rc = json_byte(j, '\\') || json_byte(j, 't');
 		} else if (*p == '\r') {
 			rc = json_byte(j, '\\') || json_byte(j, 'r');
-		} else if (*p < 0x20) {
+		} else {
 			rc = json_byte(j, '\\') || json_byte(j, 'u') ||
 			     json_byte(j, '0') || json_byte(j, '0') ||
 			     json_byte(j, hex[*p >> 4]) || json_byte(j, hex[*p & 15]);
-		} else {
-			rc = json_byte(j, (char)*p);
 		}
 		if (rc != 0)
 			return -1;
+		p++;
 	}
 	return json_byte(j, '"');
+}
+
+/* Appends text that needs no escaping (digits). */
+static int json_string_raw(struct iso_json *j, const char *s)
+{
+	for (; *s; s++)
+		if (json_byte(j, *s) != 0)
+			return -1;
+	return 0;
 }
 
 static void json_member(struct iso_json *j, const char *key, const char *val)
@@ -1521,50 +1621,171 @@ static int leaf_in(const struct iso_leaf *lf, enum iso_line_mode mode, long k)
 	return lf->tx == k;
 }
 
-static const char *raw_json(struct iso_rd *rd, enum iso_line_mode mode, long k,
-                            const char *oddity)
+/* The index of raw-field name `key` in the statement's dictionary, added
+ * (and appended to its JSON array) when new; -1 when the dictionary is
+ * full, and the line then keeps its fields as an object. */
+static long dict_index(struct iso_rd *rd, const char *key)
+{
+	struct iso_dict *d = rd->dict;
+	size_t n = strlen(key), i;
+	uint32_t h = 2166136261u;
+
+	for (size_t c = 0; c < n; c++)
+		h = (h ^ (unsigned char)key[c]) * 16777619u;
+	i = h & (ISO_DICT_SLOTS - 1);
+	while (d->slot[i]) {
+		if (strcmp(d->text + d->off[d->slot[i] - 1], key) == 0)
+			return (long)d->slot[i] - 1;
+		i = (i + 1) & (ISO_DICT_SLOTS - 1);
+	}
+	if (d->n >= ISO_DICT_KEYS_MAX || d->text_len + n + 1 > sizeof d->text)
+		return -1;
+	{
+		struct iso_json j = { d->json, sizeof d->json, d->json_len - 1, 0 };
+		if ((d->n > 0 && json_byte(&j, ',') != 0) || json_string(&j, key) != 0 ||
+		    json_byte(&j, ']') != 0)
+			return -1; /* the array is left as it was: ']' not yet moved */
+		d->json_len = j.len;
+		d->json[d->json_len] = '\0';
+	}
+	d->off[d->n] = (uint32_t)d->text_len;
+	memcpy(d->text + d->text_len, key, n + 1);
+	d->text_len += n + 1;
+	d->slot[i] = (uint32_t)++d->n;
+	return (long)d->n - 1;
+}
+
+/* One raw field: "index,value" into a pair array, or "key:value" into an
+ * object (pairs 0), each after a comma but the first. */
+static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
+                       const char *key, uint32_t path_off, const char *val)
+{
+	char num[24];
+	size_t save = j->len;
+	long idx;
+
+	if (j->full)
+		return;
+	if (!pairs) {
+		json_member(j, key, val);
+		return;
+	}
+	if (path_off != ISO_NONE) {
+		/* key is the entry's interned path at path_off */
+		struct iso_dict *d = rd->dict;
+		size_t c = (path_off * 2654435761u) >> 24 & 255;
+		if (d->cache[c].gen == d->gen && d->cache[c].off == path_off) {
+			idx = d->cache[c].idx;
+		} else {
+			idx = dict_index(rd, key);
+			d->cache[c].off = path_off;
+			d->cache[c].gen = d->gen;
+			d->cache[c].idx = idx;
+		}
+	} else {
+		idx = dict_index(rd, key);
+	}
+	if (idx < 0) {
+		j->full = 2; /* the dictionary is full: start again as an object */
+		return;
+	}
+	{
+		/* by hand: snprintf costs hundreds of instructions, for every field */
+		size_t nd = 0;
+		char rev[24];
+		unsigned long v = (unsigned long)idx;
+		do {
+			rev[nd++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		for (size_t q = 0; q < nd; q++)
+			num[q] = rev[nd - 1 - q];
+		num[nd] = '\0';
+	}
+	if ((j->len > 1 && json_byte(j, ',') != 0) ||
+	    json_byte(j, num[0]) != 0 || (num[1] && json_string_raw(j, num + 1) != 0) ||
+	    json_byte(j, ',') != 0 || json_string(j, val) != 0) {
+		j->len = save;
+		j->full = 1;
+	}
+}
+
+static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
+                       enum iso_line_mode mode, long k, const char *oddity)
 {
 	struct iso_ntry *nt = &rd->nt;
-	struct iso_json j = { rd->lb.raw, sizeof rd->lb.raw, 0, 0 };
 	size_t from = 0, to = nt_count(nt);
 
 	if (mode == LN_CHILD) {
 		from = nt_tx(nt, k)->first;
 		to = nt_tx(nt, k)->end;
 	}
-	j.buf[j.len++] = '{';
-	for (size_t i = from; i < to && !j.full; i++) {
+	for (size_t i = from; i < to && !j->full; i++) {
 		const struct iso_leaf *lf = nt_leaf(nt, i);
-		const char *path = nt_str(nt, lf->path);
+		const char *path = nt_str(nt, lf->path), *key = path;
 		long seen = 0;
 
 		if (!leaf_in(lf, mode, k))
 			continue;
+		/* Interned paths are equal exactly when their offsets are; once
+		 * the intern table is full, strings must be compared. */
 		for (size_t h = from; h < i; h++) {
 			const struct iso_leaf *prev = nt_leaf(nt, h);
-			if (leaf_in(prev, mode, k) &&
-			    strcmp(nt_str(nt, prev->path), path) == 0)
+			if (leaf_in(prev, mode, k) && (prev->path == lf->path ||
+			    (nt->paths.n >= ISO_INTERN_MAX &&
+			     strcmp(nt_str(nt, prev->path), path) == 0)))
 				seen++;
 		}
-		if (seen > 0)
+		if (seen > 0) {
 			snprintf(rd->lb.key, sizeof rd->lb.key, "%s[%ld]", path, seen + 1);
-		else
-			snprintf(rd->lb.key, sizeof rd->lb.key, "%s", path);
-		json_member(&j, rd->lb.key, nt_str(nt, lf->text));
+			key = rd->lb.key;
+		}
+		raw_member(rd, j, pairs, key, key == path && nt->paths.n < ISO_INTERN_MAX
+		           ? lf->path : ISO_NONE, nt_str(nt, lf->text));
 		if (lf->ccy != ISO_NONE) {
-			size_t n = strlen(rd->lb.key);
-			snprintf(rd->lb.key + n, sizeof rd->lb.key - n, "@Ccy");
-			json_member(&j, rd->lb.key, nt_str(nt, lf->ccy));
+			/* key may already be lb.key: append in place */
+			size_t n = strlen(key), room = sizeof rd->lb.key - sizeof "@Ccy";
+			if (n > room)
+				n = room;
+			if (key != rd->lb.key)
+				memcpy(rd->lb.key, key, n);
+			memcpy(rd->lb.key + n, "@Ccy", sizeof "@Ccy");
+			/* offsets stay below 2^31 (ISO_ENTRY_TEXT_MAX): the top bit
+			 * tells the path's "@Ccy" name apart in the cache */
+			raw_member(rd, j, pairs, rd->lb.key, key == path && nt->paths.n <
+			           ISO_INTERN_MAX ? lf->path | 0x80000000u : ISO_NONE,
+			           nt_str(nt, lf->ccy));
 		}
 	}
 	if (oddity)
-		json_member(&j, "_oddity", oddity);
-	/* ISO_JSON_RESERVE keeps room for the marker and the closing brace. */
-	if (j.full) {
-		memcpy(j.buf + j.len, ",\"_truncated\":true", 18);
-		j.len += 18;
+		raw_member(rd, j, pairs, "_oddity", ISO_NONE, oddity);
+}
+
+/* The line's raw fields: [index, "value", ...] against the statement's
+ * dictionary, or, when the dictionary is full, {"path": "value", ...}. */
+static const char *raw_json(struct iso_rd *rd, enum iso_line_mode mode, long k,
+                            const char *oddity)
+{
+	struct iso_json j = { rd->lb.raw, sizeof rd->lb.raw, 0, 0 };
+	int pairs = rd->st.begun;
+
+	j.buf[j.len++] = pairs ? '[' : '{';
+	raw_fields(rd, &j, pairs, mode, k, oddity);
+	if (j.full == 2) {
+		pairs = 0;
+		j.len = 0;
+		j.full = 0;
+		j.buf[j.len++] = '{';
+		raw_fields(rd, &j, pairs, mode, k, oddity);
 	}
-	j.buf[j.len++] = '}';
+	/* ISO_JSON_RESERVE keeps room for the marker and the closing bracket. */
+	if (j.full) {
+		const char *mark = pairs ? ",-1,true" : ",\"_truncated\":true";
+		size_t n = strlen(mark) - (j.len > 1 ? 0 : 1);
+		memcpy(j.buf + j.len, mark + (j.len > 1 ? 0 : 1), n);
+		j.len += n;
+	}
+	j.buf[j.len++] = pairs ? ']' : '}';
 	ISO_ASSERT(j.len < j.cap);
 	j.buf[j.len] = '\0';
 	return j.buf;

@@ -309,7 +309,10 @@ typedef struct ledger_stmt_status {
 
 /* One staged file, imported whole or not at all. */
 typedef struct ledger_stage_file {
-	const char *sha256_hex;   /* of the file's bytes: the re-import key */
+	/* Of the file's bytes: the re-import key.  NULL: not known yet (it is
+	 * being computed while the file is read); ledger_stage_file_hash must
+	 * then give it before ledger_stage_end keeps anything. */
+	const char *sha256_hex;
 	const char *name;         /* as given on the command line */
 	const char *profile;      /* "iso20022", "bank-csv", ... */
 	const char *channel;      /* "bank", "card", "alipay", ... */
@@ -328,6 +331,12 @@ typedef struct ledger_stage_result {
  */
 int ledger_stage_begin(ledger *lg, const ledger_stage_file *f,
                        ledger_stage_result *res, lg_error *err);
+/* For a staging begun without the file's SHA-256: records the file under
+ * it.  If that SHA-256 was imported before, sets res->already_imported and
+ * the caller must end the staging with `keep` 0 (nothing to do). */
+int ledger_stage_file_hash(ledger *lg, const ledger_stage_file *f,
+                           const char *sha256_hex, ledger_stage_result *res,
+                           lg_error *err);
 /* Resolves the ledger account of a statement: its account id through the
  * alias table, else the file's --account.  Stores the statement. */
 int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *st,

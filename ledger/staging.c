@@ -73,15 +73,23 @@ static const char *const staging_sql =
 	"CREATE TRIGGER IF NOT EXISTS breaks_no_delete BEFORE DELETE ON staging_breaks"
 	"  BEGIN SELECT RAISE(ABORT, 'the staging area is append-only'); END;";
 
-/* The original fields of every line as one JSON object: CSV lines store
- * their cells as an array beside the file's header (kept once, with the
- * statement), so that staging a row does not write every column name. */
+/* The original fields of every line as one JSON object.  Lines store them
+ * compactly beside names kept once with their statement (raw_header), so
+ * that staging a line does not write every name again: a CSV line as the
+ * array of its cells in header order, an XML line as [index, value, ...]
+ * pairs into the statement's list of paths (index -1: "_truncated").  A
+ * line stored as an object is shown as it is. */
 #define RAW_OBJECT_SQL                                                         \
-	"CASE WHEN s.raw_header IS NOT NULL AND json_type(l.raw) = 'array'"          \
-	" THEN (SELECT json_group_object(coalesce(nullif(h.value, ''), '#' ||"      \
-	"  (c.key + 1)), c.value) FROM json_each(l.raw) c LEFT JOIN"                \
+	"CASE WHEN s.raw_header IS NULL OR json_type(l.raw) <> 'array' THEN l.raw"   \
+	" WHEN json_type(l.raw, '$[0]') = 'integer' THEN coalesce((SELECT"           \
+	"  json_group_object(CASE WHEN k.value < 0 THEN '_truncated' ELSE"          \
+	"  json_extract(s.raw_header, '$[' || k.value || ']') END, v.value) FROM"  \
+	"  json_each(l.raw) k JOIN json_each(l.raw) v ON v.key = k.key + 1 WHERE"  \
+	"  k.key % 2 = 0), '{}')"                                                   \
+	" ELSE coalesce((SELECT json_group_object(coalesce(nullif(h.value, ''),"    \
+	"  '#' || (c.key + 1)), c.value) FROM json_each(l.raw) c LEFT JOIN"         \
 	"  json_each(s.raw_header) h ON h.key = c.key WHERE c.type = 'text' AND"    \
-	"  (coalesce(h.value, '') <> '' OR c.value <> '')) ELSE l.raw END"
+	"  (coalesce(h.value, '') <> '' OR c.value <> '')), '{}') END"
 static const char *const raw_view_sql =
 	"CREATE VIEW IF NOT EXISTS statement_lines_raw(id, raw) AS"
 	" SELECT l.id, " RAW_OBJECT_SQL
@@ -160,46 +168,84 @@ static int record_break(ledger *lg, const char *kind, const char *statement_id,
 	return step_done(lg, st, "recording a break", err);
 }
 
-int ledger_stage_begin(ledger *lg, const ledger_stage_file *f,
-                       ledger_stage_result *res, lg_error *err)
+/* The file's row in import_files, under the id its lines already use. */
+static int record_file(ledger *lg, const ledger_stage_file *f, const char *sha,
+                       lg_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
 
-	memset(res, 0, sizeof *res);
-	memset(&lg->stage, 0, sizeof lg->stage);
-	LG_ASSERT(f->sha256_hex && strlen(f->sha256_hex) == 64);
-	rc = ledger_begin(lg, err);
-	if (rc)
-		return rc;
-	if (sqlite3_prepare_v2(lg->db, "SELECT id FROM import_files WHERE sha256 = ?1",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		rc = lg_sql_error(lg, err, "reading imported files");
-		goto fail;
-	}
-	sqlite3_bind_text(st, 1, f->sha256_hex, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW) {
-		res->already_imported = 1;
-		ledger_rollback(lg);
-		return LG_OK;
-	}
-	if (sqlite3_prepare_v2(lg->db, "INSERT INTO import_files(sha256, name, profile,"
-	                       " channel, imported_at) VALUES(?1,?2,?3,?4,?5)", -1, &st,
-	                       NULL) != SQLITE_OK) {
-		rc = lg_sql_error(lg, err, "recording the file");
-		goto fail;
-	}
-	sqlite3_bind_text(st, 1, f->sha256_hex, -1, SQLITE_STATIC);
+	if (sqlite3_prepare_v2(lg->db, "INSERT INTO import_files(id, sha256, name,"
+	                       " profile, channel, imported_at) VALUES(?6,?1,?2,?3,?4,?5)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "recording the file");
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, f->profile, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, f->channel, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, lg->now, -1, SQLITE_STATIC);
-	rc = step_done(lg, st, "recording the file", err);
+	sqlite3_bind_int64(st, 6, lg->stage.file_id);
+	return step_done(lg, st, "recording the file", err);
+}
+
+/* 1 when a file with this SHA-256 was imported before. */
+static int sha_seen(ledger *lg, const char *sha, int *seen, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT id FROM import_files WHERE sha256 = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading imported files");
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	*seen = rc == SQLITE_ROW;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? LG_OK
+	                                             : lg_sql_error(lg, err, "reading imported files");
+}
+
+/* The id the file will be recorded under: the next one, taken inside the
+ * write transaction, so no other writer can take it meanwhile. */
+static int next_file_id(ledger *lg, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT coalesce(max(id), 0) + 1 FROM import_files",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading imported files");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		lg->stage.file_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? LG_OK : lg_sql_error(lg, err, "reading imported files");
+}
+
+int ledger_stage_begin(ledger *lg, const ledger_stage_file *f,
+                       ledger_stage_result *res, lg_error *err)
+{
+	int rc, seen = 0;
+
+	memset(res, 0, sizeof *res);
+	memset(&lg->stage, 0, sizeof lg->stage);
+	LG_ASSERT(!f->sha256_hex || strlen(f->sha256_hex) == 64);
+	rc = ledger_begin(lg, err);
+	if (rc)
+		return rc;
+	if (f->sha256_hex)
+		rc = sha_seen(lg, f->sha256_hex, &seen, err);
+	if (!rc && seen) {
+		res->already_imported = 1;
+		ledger_rollback(lg);
+		return LG_OK;
+	}
+	if (!rc)
+		rc = next_file_id(lg, err);
+	if (!rc && f->sha256_hex)
+		rc = record_file(lg, f, f->sha256_hex, err);
 	if (rc)
 		goto fail;
-	lg->stage.file_id = sqlite3_last_insert_rowid(lg->db);
+	LG_ASSERT(lg->stage.file_id > 0);
 	snprintf(lg->stage.channel, sizeof lg->stage.channel, "%s", f->channel);
 	snprintf(lg->stage.file_account, sizeof lg->stage.file_account, "%s",
 	         f->account ? f->account : "");
@@ -209,13 +255,52 @@ fail:
 	return rc;
 }
 
+int ledger_stage_file_hash(ledger *lg, const ledger_stage_file *f,
+                           const char *sha256_hex, ledger_stage_result *res,
+                           lg_error *err)
+{
+	int rc, seen = 0;
+
+	LG_ASSERT(lg->in_tx && lg->stage.file_id > 0 && !f->sha256_hex);
+	LG_ASSERT(sha256_hex && strlen(sha256_hex) == 64);
+	rc = sha_seen(lg, sha256_hex, &seen, err);
+	if (!rc && seen)
+		res->already_imported = 1;
+	if (!rc && !seen)
+		rc = record_file(lg, f, sha256_hex, err);
+	return rc;
+}
+
 int ledger_stage_end(ledger *lg, int keep, lg_error *err)
 {
+	sqlite3_stmt *st = NULL;
+	int rc;
+
 	if (!lg->in_tx)
 		return LG_OK;
 	if (!keep) {
 		ledger_rollback(lg);
 		return LG_OK;
+	}
+	/* A staging begun without the file's SHA-256 keeps nothing until it
+	 * was given: the re-import key must be there. */
+	if (sqlite3_prepare_v2(lg->db, "SELECT 1 FROM import_files WHERE id = ?1", -1,
+	                       &st, NULL) != SQLITE_OK) {
+		ledger_rollback(lg);
+		return lg_sql_error(lg, err, "reading imported files");
+	}
+	sqlite3_bind_int64(st, 1, lg->stage.file_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = lg_sql_error(lg, err, "reading imported files");
+		ledger_rollback(lg);
+		return rc;
+	}
+	if (rc != SQLITE_ROW) {
+		ledger_rollback(lg);
+		return lg_error_set(err, LG_EINTERNAL, "the staged file's SHA-256 was "
+		                    "never given; nothing was staged");
 	}
 	return ledger_commit(lg, err);
 }

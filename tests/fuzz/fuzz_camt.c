@@ -10,8 +10,10 @@
  *   - the sink sees statements properly nested: lines only between a
  *     statement_begin and its statement_end, no statement left open after
  *     a successful read, statuses never inside a statement;
- *   - every line carries raw_json starting with '{' and an asset that is
- *     the statement's whenever the statement has one;
+ *   - every line carries raw_json, [index, value] pairs (or an object once
+ *     the statement's dictionary is full) with the statement's raw_header
+ *     naming them, and an asset that is the statement's whenever the
+ *     statement has one;
  *   - a failed read returns a non-zero code and a non-empty message;
  *   - sniffing succeeds on every file that reads, and names a message type.
  */
@@ -115,7 +117,9 @@ static int on_line(void *ctx, const imp_statement *st, const imp_line *ln,
 	struct fuzz_counts *c = ctx;
 
 	(void)err;
-	if (!c->open || !st || !ln || !ln->raw_json || ln->raw_json[0] != '{')
+	if (!c->open || !st || !ln || !ln->raw_json ||
+	    (ln->raw_json[0] != '[' && ln->raw_json[0] != '{') ||
+	    !st->raw_header || st->raw_header[0] != '[')
 		abort();
 	if (strlen(ln->raw_json) >= IMP_RAW_MAX)
 		abort();

@@ -109,9 +109,10 @@ static int on_begin(void *ctx, const imp_statement *st, lg_error *err)
 static int on_line(void *ctx, const imp_statement *st, const imp_line *ln, lg_error *err)
 {
 	struct fuzz_state *s = ctx;
-	(void)st;
 	(void)err;
-	if (!s->open || !ln->raw_json || ln->raw_json[0] != '{' || !ln->asset)
+	/* cells as a JSON array, their names the statement's raw_header */
+	if (!s->open || !ln->raw_json || ln->raw_json[0] != '[' || !ln->asset ||
+	    !st->raw_header || st->raw_header[0] != '[')
 		abort();
 	s->lines++;
 	return 0;

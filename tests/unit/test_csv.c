@@ -412,6 +412,102 @@ static void sample_disputes_stage_gives_sign(void **state)
 	assert_string_equal(G.rows[1].status, "Chargeback");
 }
 
+/* --- Etherscan layouts of chain-transfers --------------------------------- */
+
+#define OWN "0x7e2f3a9c61d84b0e5f1a2c3d4e5f60718293a4b5"
+#define PEER "0x5a0b54d5dc17e0aadc383d2db43b0a0d3e029c4c"
+#define USDT_CONTRACT "0xdac17f958d2ee523a2206206994597c13d831ec7"
+
+/* Reads `text` as a chain-transfers export for OWN, with a fixed asset
+ * when `asset` is not NULL (--set amount.asset). */
+static int read_chain(const char *text, const char *asset, lg_error *err)
+{
+	char path[512];
+	imp_profile *p = NULL;
+	imp_sink sink = { &G, on_begin, on_line, on_end, NULL };
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof path, "/tmp/clearbook_chain_%d.csv", (int)getpid());
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	memset(&G, 0, sizeof G);
+	lg_error_init(err);
+	assert_int_equal(imp_profile_load("chain-transfers", profiles_dir(), &p, err), 0);
+	assert_int_equal(imp_profile_set(p, "amount.own_address", OWN, err), 0);
+	if (asset)
+		assert_int_equal(imp_profile_set(p, "amount.asset", asset, err), 0);
+	rc = imp_csv_read(path, p, scale_fn, NULL, &sink, err);
+	imp_profile_free(p);
+	unlink(path);
+	return rc;
+}
+
+static void etherscan_address_export_transaction_hash_header(void **state)
+{
+	static const char csv[] =
+		"\"Transaction Hash\",\"Blockno\",\"UnixTimestamp\",\"DateTime (UTC)\","
+		"\"From\",\"To\",\"TokenValue\",\"USDValueDayOfTx\",\"ContractAddress\","
+		"\"TokenName\",\"TokenSymbol\"\n"
+		"\"0xaa01\",\"21284512\",\"1764061511\",\"2026-11-24 09:05:11\",\"" PEER
+		"\",\"" OWN "\",\"2,500.125\",\"$2,500.13\",\"" USDT_CONTRACT
+		"\",\"Tether USD\",\"USDT\"\n"
+		"\"0xaa02\",\"21284630\",\"1764062987\",\"2026-11-24 09:29:47\",\"" OWN
+		"\",\"" PEER "\",\"0.000001\",\"$0.00\",\"" USDT_CONTRACT
+		"\",\"Tether USD\",\"USDT\"\n";
+	lg_error err;
+	(void)state;
+	assert_int_equal(read_chain(csv, NULL, &err), 0);
+	assert_int_equal(G.n, 2);
+	assert_string_equal(G.rows[0].ref, "0xaa01");
+	assert_string_equal(G.rows[0].asset, "USDT");
+	assert_string_equal(G.rows[0].date, "2026-11-24");
+	assert_true(G.rows[0].amount == A(2500125000));   /* 6 decimals */
+	assert_true(G.rows[1].amount == A(-1));
+}
+
+static void etherscan_older_txhash_value_header(void **state)
+{
+	static const char csv[] =
+		"\"Txhash\",\"Blockno\",\"UnixTimestamp\",\"DateTime (UTC)\",\"From\",\"To\","
+		"\"Value\",\"ContractAddress\",\"TokenName\",\"TokenSymbol\"\n"
+		"\"0xbb01\",\"19000000\",\"1706745600\",\"2024-02-01 00:00:00\",\"" PEER
+		"\",\"" OWN "\",\"12.5\",\"" USDT_CONTRACT "\",\"Tether USD\",\"USDT\"\n";
+	lg_error err;
+	(void)state;
+	assert_int_equal(read_chain(csv, NULL, &err), 0);
+	assert_int_equal(G.n, 1);
+	assert_string_equal(G.rows[0].ref, "0xbb01");
+	assert_string_equal(G.rows[0].date, "2024-02-01");
+	assert_true(G.rows[0].amount == A(12500000));
+}
+
+/* A token's own transfer list names no token: the asset is fixed with
+ * --set amount.asset, and without it every row is refused by name. */
+static void etherscan_token_page_quantity_header(void **state)
+{
+	static const char csv[] =
+		"\"Txhash\",\"Blockno\",\"UnixTimestamp\",\"DateTime\",\"From\",\"To\","
+		"\"Quantity\",\"Method\"\n"
+		"\"0xcc01\",\"12687074\",\"1637035653\",\"2021-11-16 04:07:33\",\"" PEER
+		"\",\"" OWN "\",\"1,000\",\"Transfer\"\n"
+		"\"0xcc02\",\"12687175\",\"1637036014\",\"2021-11-16 04:13:34\",\"" OWN
+		"\",\"" PEER "\",\"1,999,000.5\",\"Transfer\"\n";
+	lg_error err;
+	(void)state;
+	assert_int_equal(read_chain(csv, "USDC", &err), 0);
+	assert_int_equal(G.n, 2);
+	assert_string_equal(G.rows[0].asset, "USDC");
+	assert_string_equal(G.rows[0].date, "2021-11-16");
+	assert_true(G.rows[0].amount == A(1000000000));
+	assert_true(G.rows[1].amount == -A(1999000500000));
+	assert_int_equal(read_chain(csv, NULL, &err), LG_EDATA);
+	assert_non_null(strstr(err.msg, ":2: "));
+	assert_non_null(strstr(err.msg, "no asset"));
+}
+
 /* --- encodings and refusals, on files written here ------------------------ */
 
 static char tmpdir[256];
@@ -501,6 +597,108 @@ static void invalid_utf8_names_line_and_offset(void **state)
 	                 LG_EDATA);
 	assert_non_null(strstr(err.msg, ":3: invalid byte sequence"));
 	assert_non_null(strstr(err.msg, "byte offset 53"));
+}
+
+/* Each encoding refuses its own invalid sequences, naming line 3 and the
+ * byte offset of the sequence in the file (ISO-8859-1 has none: every byte
+ * is a character).  Lines 1-2 are "Date,Amount,Text\n2026-11-24,1.00,ok\n"
+ * (36 bytes) and line 3 starts "2026-11-24,2.00,b" (17 more). */
+static void invalid_bytes_named_in_every_encoding(void **state)
+{
+	static const struct {
+		const char *enc, *bad, *what;
+		size_t bad_n;
+	} cases[] = {
+		{ "utf-8", "\xc0\xaf", "invalid byte sequence", 2 },        /* overlong '/' */
+		{ "utf-8", "\xed\xa0\x80", "invalid byte sequence", 3 },    /* surrogate */
+		{ "utf-8", "\xf4\x90\x80\x80", "invalid byte sequence", 4 }, /* > U+10FFFF */
+		{ "utf-8", "\x80", "invalid byte sequence", 1 },            /* lone trail */
+		{ "utf-8", "\xe4\xb8", "truncated byte sequence", 2 },      /* cut at EOF */
+		{ "gbk", "\x81\x7f", "invalid byte sequence", 2 },
+		{ "gbk", "\xff", "invalid byte sequence", 1 },
+		{ "gb18030", "\x81\x30\x81\x20", "invalid byte sequence", 4 },
+		{ "gb18030", "\xff", "invalid byte sequence", 1 },
+		{ "windows-1252", "\x81", "invalid byte sequence", 1 },     /* undefined */
+		{ "windows-1252", "\x8d", "invalid byte sequence", 1 },
+	};
+	static const char head[] = "Date,Amount,Text\n2026-11-24,1.00,ok\n2026-11-24,2.00,b";
+	char data[256], want[64];
+	lg_error err;
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = strlen(head);
+		int at_eof = strstr(cases[i].what, "truncated") != NULL;
+		memcpy(data, head, n);
+		memcpy(data + n, cases[i].bad, cases[i].bad_n);
+		n += cases[i].bad_n;
+		if (!at_eof) {
+			memcpy(data + n, "d\n", 2);
+			n += 2;
+		}
+		assert_int_equal(read_tmp(cases[i].enc, "EUR", "", data, n, &err), LG_EDATA);
+		snprintf(want, sizeof want, ":3: %s", cases[i].what);
+		if (!strstr(err.msg, want) || !strstr(err.msg, "byte offset 53"))
+			fail_msg("%s case %zu: %s", cases[i].enc, i, err.msg);
+	}
+}
+
+/* UTF-16: an unpaired surrogate is refused with its offset in the file's
+ * bytes (a 2-byte BOM, then 2 bytes a character). */
+static void invalid_utf16_surrogate_named(void **state)
+{
+	static const char text[] = "Date,Amount,Text\n2026-11-24,1.00,ok\n2026-11-24,2.00,b?d\n";
+	unsigned char le[256], be[256];
+	size_t n = 2, bad_at = 0;
+	lg_error err;
+	(void)state;
+	le[0] = 0xFF; le[1] = 0xFE; be[0] = 0xFE; be[1] = 0xFF;
+	for (size_t i = 0; text[i]; i++) {
+		unsigned hi = 0, lo = (unsigned char)text[i];
+		if (text[i] == '?') {   /* a low surrogate with no high one */
+			hi = 0xDC;
+			lo = 0x00;
+			bad_at = n;
+		}
+		le[n] = (unsigned char)lo; le[n + 1] = (unsigned char)hi;
+		be[n] = (unsigned char)hi; be[n + 1] = (unsigned char)lo;
+		n += 2;
+	}
+	assert_int_equal(bad_at, 2 + 2 * 53);
+	assert_int_equal(read_tmp("utf-16le", "EUR", "", le, n, &err), LG_EDATA);
+	assert_non_null(strstr(err.msg, ":3: invalid byte sequence"));
+	assert_non_null(strstr(err.msg, "byte offset 108"));
+	assert_int_equal(read_tmp("utf-16be", "EUR", "", be, n, &err), LG_EDATA);
+	assert_non_null(strstr(err.msg, ":3: invalid byte sequence"));
+	assert_non_null(strstr(err.msg, "byte offset 108"));
+}
+
+/* A UTF-8 character cut by the decoder's 64 KiB read is carried over, not
+ * refused: "中" starts at byte 65535. */
+static void utf8_character_across_read_boundary(void **state)
+{
+	static const char head[] = "Date,Amount,Text\n";
+	size_t cap = 70000, n = 0;
+	char *data = malloc(cap);
+	lg_error err;
+	(void)state;
+	assert_non_null(data);
+	memcpy(data, head, strlen(head));
+	n = strlen(head);
+	for (int r = 0; r < 655; r++) {   /* 655 rows of 100 bytes */
+		memcpy(data + n, "2026-11-24,1.00,", 16);
+		memset(data + n + 16, 'x', 83);
+		data[n + 99] = '\n';
+		n += 100;
+	}
+	memcpy(data + n, "2026-11-24,2.00,yy", 18);
+	n += 18;
+	assert_int_equal(n, 65535);
+	memcpy(data + n, "\xe4\xb8\xad\n", 4);   /* 中 */
+	n += 4;
+	assert_int_equal(read_tmp("utf-8", "EUR", "", data, n, &err), 0);
+	assert_int_equal(G.n, 656);
+	assert_non_null(strstr(G.rows[655].raw, "yy中"));
+	free(data);
 }
 
 static void unterminated_quote_names_line(void **state)
@@ -790,6 +988,12 @@ int main(void)
 		cmocka_unit_test(sample_disputes_stage_gives_sign),
 		cmocka_unit_test(encoding_utf16le_and_be_with_bom),
 		cmocka_unit_test(encoding_gbk_latin1_cp1252),
+		cmocka_unit_test(invalid_bytes_named_in_every_encoding),
+		cmocka_unit_test(etherscan_address_export_transaction_hash_header),
+		cmocka_unit_test(etherscan_older_txhash_value_header),
+		cmocka_unit_test(etherscan_token_page_quantity_header),
+		cmocka_unit_test(invalid_utf16_surrogate_named),
+		cmocka_unit_test(utf8_character_across_read_boundary),
 		cmocka_unit_test(invalid_utf8_names_line_and_offset),
 		cmocka_unit_test(unterminated_quote_names_line),
 		cmocka_unit_test(too_many_decimals_refused_with_column),
