@@ -284,8 +284,8 @@ static int ageing_table(const struct recon *r, rpt_doc *doc, lg_error *err)
 		                                     "open", "amount" };
 	static const unsigned flags[] = { 0, 0, 0, RPT_INTEGER, RPT_INTEGER, RPT_NUMERIC };
 	rpt_table *t = rpt_doc_add_table(doc, "ageing", "Breaks by age", 6, names, flags);
-	rpt_chart *c = rpt_doc_add_chart(doc, "break_ageing", "Open breaks by age (days)",
-	                                 "breaks", 0, 4, err);
+	rpt_chart *c = rpt_doc_add_chart(doc, "break_ageing", "Open breaks by age in days",
+	                                 "", 0, 4, err);
 	int rc = LG_OK;
 
 	if (!c)

@@ -203,6 +203,7 @@ static void html_text(FILE *fp, const char *s)
 #define SVG_PLOT_H 170
 #define SVG_LEFT 60
 #define SVG_TOP 20
+#define SVG_BAR_MAX 80 /* px a bar and its gap take at most */
 
 /* A bar chart: bar heights are value * plot height / maximum, in integers;
  * each bar carries its exact value in a <title> for the reader. */
@@ -218,6 +219,8 @@ static void html_chart(const rpt_chart *c, FILE *fp)
 	slot = c->n ? (SVG_W - SVG_LEFT - 10) / (long)c->n : 1;
 	if (slot < 1)
 		slot = 1;
+	if (slot > SVG_BAR_MAX)
+		slot = SVG_BAR_MAX;
 	fprintf(fp, "<figure class=\"chart\" id=\"chart-%s\"><figcaption>", c->key);
 	html_text(fp, c->title);
 	if (c->unit[0]) {

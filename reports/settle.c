@@ -86,9 +86,11 @@ static void settlement_release(struct settlement *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* Merchants in code order: the accounts come sorted. */
-static int merchants_load(const struct rpt_accts *a, const char *only,
-                          struct settlement *s, lg_error *err)
+/* Every merchant, in code order (the accounts come sorted): a transaction
+ * is classified knowing all the merchants it touches, whichever one the
+ * report is about. */
+static int merchants_load(const struct rpt_accts *a, struct settlement *s,
+                          lg_error *err)
 {
 	s->m = calloc(a->n ? a->n : 1, sizeof *s->m);
 	if (!s->m)
@@ -98,8 +100,6 @@ static int merchants_load(const struct rpt_accts *a, const char *only,
 		const char *leaf;
 		struct merchant *m;
 		if (merchant_split(a->v[i].code, code, &leaf) != 0)
-			continue;
-		if (only && strcmp(only, code) != 0)
 			continue;
 		m = merchant_find(s, code);
 		if (!m) {
@@ -116,8 +116,6 @@ static int merchants_load(const struct rpt_accts *a, const char *only,
 			m->reserve = &a->v[i];
 		}
 	}
-	if (only && s->n == 0)
-		return lg_error_set(err, LG_ENOINPUT, "no merchant '%s'", only);
 	return LG_OK;
 }
 
@@ -127,6 +125,7 @@ struct tx_acc {
 	long long seq;
 	char id[LG_ID_MAX], date[11], kind[16], type[32], ref_type[32], merchant[RPT_MERCHANT_MAX];
 	amount_minor_t fee_minor;
+	const char *only;     /* the merchant the report is about, or NULL */
 	size_t n;
 	struct { struct merchant *m; amount_minor_t payable_minor, reserve_minor; } p[TX_MERCHANTS_MAX];
 };
@@ -141,7 +140,7 @@ static int add_fig(struct merchant *m, enum fig f, amount_minor_t v,
 		return LG_OK;
 	if (amount_add(m->fig[f], v, &m->fig[f]) != 0)
 		return lg_error_set(err, LG_EDATA, "settlement of '%s' overflows", m->code);
-	if (!detail)
+	if (!detail || (tx->only && strcmp(tx->only, m->code) != 0))
 		return LG_OK;
 	const char *row[] = { m->code, tx->date, tx->id, tx->kind, fig_names[f],
 		              rpt_amt(v, scale, amt) };
@@ -220,6 +219,7 @@ static int scan(ledger *lg, const rpt_options *o, struct settlement *s,
 			if (tx.seq && (rc = classify(&tx, detail, err)) != LG_OK)
 				goto out;
 			memset(&tx, 0, sizeof tx);
+			tx.only = o->account;
 			tx.seq = seq;
 			snprintf(tx.id, sizeof tx.id, "%s", sqlite3_column_text(st, 1));
 			snprintf(tx.date, sizeof tx.date, "%s", sqlite3_column_text(st, 2));
@@ -381,7 +381,9 @@ int rpt_settlement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err
 	doc->title = "Merchant settlement";
 	rc = rpt_accts_load(lg, o->from, o->to, &a, err);
 	if (!rc)
-		rc = merchants_load(&a, o->account, &s, err);
+		rc = merchants_load(&a, &s, err);
+	if (!rc && o->account && !merchant_find(&s, o->account))
+		rc = lg_error_set(err, LG_ENOINPUT, "no merchant '%s'", o->account);
 	if (rc)
 		goto out;
 	t = rpt_doc_add_table(doc, "merchants", "Settlement per merchant", 14, names, flags);
@@ -396,7 +398,7 @@ int rpt_settlement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err
 		const struct rpt_acct *p = m->payable;
 		char b[F_N + 3][AMOUNT_TEXT_MAX];
 		amount_minor_t open, close, sum;
-		if (!p)
+		if (!p || (o->account && strcmp(o->account, m->code) != 0))
 			continue;
 		open = -p->opening_minor;
 		close = -(p->opening_minor + p->debit_minor + p->credit_minor);
@@ -484,7 +486,7 @@ int rpt_settle(ledger *lg, const char *date, rpt_settle_result *res, lg_error *e
 		                    date ? date : "");
 	rc = rpt_accts_load(lg, date, date, &a, err);
 	if (!rc)
-		rc = merchants_load(&a, NULL, &s, err);
+		rc = merchants_load(&a, &s, err);
 	if (!rc)
 		rc = ledger_begin(lg, err);
 	if (rc)

@@ -74,8 +74,10 @@ has "m001,PO-20261124-m001,2026-11-24,9234.56,CNY,ACSC,,no" "m001 payout"
 expect_exit 0 balance --format csv
 tr -d '\r' <out >bal.csv
 grep -q '^liabilities:merchants:m003:payable,CNY,-17961.80,' bal.csv || fail "m003 balance: $(grep m003 bal.csv)"
+grep '^m002,' r.csv >m002.all
 csv settlement m002 --from 2026-11-24 --to 2026-11-25
 [ "$(grep -c '^m00' r.csv)" -eq 2 ] || fail "settlement m002 shows other merchants: $(cat r.csv)"
+grep '^m002,' r.csv | cmp -s - m002.all || fail "m002 alone differs from m002 among all: $(cat r.csv)"
 expect_exit 66 report settlement m999
 
 # --- settle ----------------------------------------------------------------
