@@ -239,9 +239,9 @@ int rpt_balance_sheet(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *
 			int is_pl = strcmp(x->type, "income") == 0 ||
 			            strcmp(x->type, "expense") == 0;
 			struct asset_sum *s;
+			/* Accounts at zero are left out, as on a printed balance sheet. */
 			if ((sec < 3 && strcmp(x->type, sections[sec]) != 0) ||
-			    (sec == 3 && !is_pl) || (c == 0 && x->postings == 0 &&
-			                             x->opening_minor == 0))
+			    (sec == 3 && !is_pl) || c == 0)
 				continue;
 			s = asset_sum_get(&tot, x->asset, x->scale, err);
 			if (!s) {
