@@ -117,4 +117,10 @@ expect_exit 64 report trial-balance --from 2026-11-31
 expect_exit 64 report trial-balance --from 2026-11-05 --to 2026-11-01
 expect_exit 64 settle
 expect_exit 64 settle --date 2026-02-30
+# settle is all or none: without liabilities:payouts:in-transit the first
+# payout fails and neither merchant's payout stays posted.
+snap pre_settle
+expect_exit_in "65 66" settle --date 2026-11-04
+err_has "in-transit" "settle without the in-transit account"
+unchanged pre_settle "a failed settle"
 verify_ok 4
