@@ -285,7 +285,9 @@ static void html_table(const rpt_table *t, FILE *fp)
 }
 
 static const char html_css[] =
-	"body{font-family:system-ui,sans-serif;margin:2em;color:#111}"
+	/* Chinese merchant names need a CJK face; name the usual ones. */
+	"body{font-family:system-ui,'Noto Sans CJK SC','Source Han Sans SC',"
+	"'PingFang SC','Microsoft YaHei',sans-serif;margin:2em;color:#111}"
 	"h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.5em}"
 	".meta{color:#444;font-size:.9em}table{border-collapse:collapse;font-size:.85em}"
 	"th,td{border:1px solid #bbb;padding:2px 6px;text-align:left}"
@@ -294,7 +296,8 @@ static const char html_css[] =
 	"figure.chart{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}"
 	".bar{fill:#3b6ea5}.axis{stroke:#333}.tick,.label{font-size:10px;fill:#333}"
 	".note{background:#fff4d6;border-left:4px solid #e0a800;padding:.3em .6em}"
-	"@media print{body{margin:0}section,figure{break-inside:avoid}"
+	"@page{size:A4 landscape;margin:1cm}"
+	"@media print{body{margin:0}table{font-size:.7em}section,figure{break-inside:avoid}"
 	"thead{display:table-header-group}.bar{fill:#555}}";
 
 static void render_html(const rpt_doc *doc, FILE *fp)
