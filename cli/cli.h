@@ -68,5 +68,8 @@ int cmd_seal(const cli_ctx *cx, int argc, char **argv);
 /* cmd_front.c */
 int cmd_serve(const cli_ctx *cx, int argc, char **argv);
 int cmd_apikey(const cli_ctx *cx, int argc, char **argv);
+/* cmd_report.c */
+int cmd_report(const cli_ctx *cx, int argc, char **argv);
+int cmd_settle(const cli_ctx *cx, int argc, char **argv);
 
 #endif

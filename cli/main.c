@@ -41,6 +41,8 @@ static const struct command {
 	{ "seal", cmd_seal, "verify the signed seal of a closed period" },
 	{ "serve", cmd_serve, "the HTTP front for wallet purchases" },
 	{ "apikey", cmd_apikey, "add and revoke merchants' API keys" },
+	{ "report", cmd_report, "reports: books, statement, reconciliation, settlement" },
+	{ "settle", cmd_settle, "post merchant payouts of a date, ready for pain.001" },
 };
 
 static void usage(FILE *fp)
