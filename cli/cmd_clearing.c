@@ -8,9 +8,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../clearing/clearing.h"
+#include "../reports/reports.h"
 
 #define LIST_MAX 64
 
@@ -337,6 +339,55 @@ static int write_table(const char *dir, const char *name, const out_table *t,
 	return LG_OK;
 }
 
+/* Writes report `name` as of `date` to DIR/NAME.EXT atomically. */
+static int write_report(ledger *lg, const char *dir, const char *name,
+                        const char *date, enum rpt_format f, const char *ext,
+                        lg_error *err)
+{
+	char path[PATH_MAX + 64], tmp[PATH_MAX + 72];
+	rpt_options o = { name, NULL, date, NULL, 0 };
+	rpt_doc doc;
+	FILE *fp;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	rpt_doc_init(&doc);
+	rc = rpt_run(lg, &o, &doc, err);
+	fp = rc ? NULL : fopen(tmp, "w");
+	if (!rc && !fp)
+		rc = lg_error_set(err, LG_EIO, "%s: %s", tmp, strerror(errno));
+	if (!rc)
+		rc = rpt_render(&doc, f, fp, err);
+	if (fp && (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0) && !rc)
+		rc = lg_error_set(err, LG_EIO, "%s: write failed", tmp);
+	if (!rc && rename(tmp, path) != 0)
+		rc = lg_error_set(err, LG_EIO, "%s: %s", path, strerror(errno));
+	rpt_doc_release(&doc);
+	return rc;
+}
+
+/* The books as of the night, for finance and the auditors: each report as
+ * a self-contained HTML page and in a machine-readable format. */
+static int nightly_books(ledger *lg, const char *date, const char *outdir,
+                         lg_error *err)
+{
+	static const struct { const char *name, *ext; enum rpt_format f; } books[] = {
+		{ "trial-balance", "html", RPT_HTML }, { "trial-balance", "csv", RPT_CSV },
+		{ "settlement", "html", RPT_HTML }, { "settlement", "csv", RPT_CSV },
+		{ "reconciliation", "html", RPT_HTML }, { "reconciliation", "json", RPT_JSON },
+	};
+	char dir[PATH_MAX];
+	int rc = LG_OK;
+
+	snprintf(dir, sizeof dir, "%s/books", outdir);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return lg_error_set(err, LG_EIO, "%s: %s", dir, strerror(errno));
+	for (size_t i = 0; i < sizeof books / sizeof *books && !rc; i++)
+		rc = write_report(lg, dir, books[i].name, date, books[i].f, books[i].ext, err);
+	return rc;
+}
+
 static int balance_cell_row(void *ctx, const ledger_balance_row *r)
 {
 	char posted[AMOUNT_TEXT_MAX], pending[AMOUNT_TEXT_MAX], avail[AMOUNT_TEXT_MAX];
@@ -501,6 +552,8 @@ static int nightly_reports(void *ctx, ledger *lg, const char *date,
 	if (!rc)
 		rc = write_table(outdir, "balances.csv", &t, OUT_CSV, err);
 	out_table_release(&t);
+	if (!rc)
+		rc = nightly_books(lg, date, outdir, err);
 	return rc;
 }
 
@@ -515,7 +568,9 @@ int cmd_nightly(const cli_ctx *cx, int argc, char **argv)
 		"pain.002 payment statuses (a rejected payout is reversed), reconciles\n"
 		"every configured channel in order, expires holds, and writes the\n"
 		"reports to OUTBOX/DATE/: reconciliation.txt/.json, breaks.txt/.csv/\n"
-		".json, matches.csv, balances.csv.  One nightly at a time (exit 75);\n"
+		".json, matches.csv, balances.csv, and the books in OUTBOX/DATE/books/\n"
+		"(trial-balance and settlement .html and .csv, reconciliation .html\n"
+		"and .json: see clearbook report).  One nightly at a time (exit 75);\n"
 		"a re-run or a run after a crash finishes the night without changing\n"
 		"what was done.  Exit 1 when a file was rejected.\n";
 	const char *date = NULL, *inbox = NULL, *outbox = NULL, *config = NULL, *pos[1];
