@@ -162,9 +162,10 @@ int exp_seal_write(ledger *lg, const char *period, const char *key_path,
 	if (!rc)
 		rc = exp_write_file(path, text, strlen(text), 0644, err);
 	if (!rc) {
+		char sig_path[SEAL_PATH_MAX + 8];
 		snprintf(path_out, path_cap, "%s", path);
-		strcat(path, ".sig");
-		rc = exp_write_file(path, sig, sizeof sig, 0644, err);
+		snprintf(sig_path, sizeof sig_path, "%s.sig", path);
+		rc = exp_write_file(sig_path, sig, sizeof sig, 0644, err);
 	}
 	free(text);
 	return rc;
