@@ -68,5 +68,7 @@ int cmd_seal(const cli_ctx *cx, int argc, char **argv);
 /* cmd_front.c */
 int cmd_serve(const cli_ctx *cx, int argc, char **argv);
 int cmd_apikey(const cli_ctx *cx, int argc, char **argv);
+/* cmd_aml.c */
+int cmd_aml(const cli_ctx *cx, int argc, char **argv);
 
 #endif

@@ -41,6 +41,7 @@ static const struct command {
 	{ "seal", cmd_seal, "verify the signed seal of a closed period" },
 	{ "serve", cmd_serve, "the HTTP front for wallet purchases" },
 	{ "apikey", cmd_apikey, "add and revoke merchants' API keys" },
+	{ "aml", cmd_aml, "AML monitoring: scan, alerts and their case status" },
 };
 
 static void usage(FILE *fp)
