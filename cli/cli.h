@@ -70,5 +70,7 @@ int cmd_serve(const cli_ctx *cx, int argc, char **argv);
 int cmd_apikey(const cli_ctx *cx, int argc, char **argv);
 /* cmd_aml.c */
 int cmd_aml(const cli_ctx *cx, int argc, char **argv);
+/* cmd_chargebacks.c */
+int cmd_chargebacks(const cli_ctx *cx, int argc, char **argv);
 
 #endif

@@ -42,6 +42,7 @@ static const struct command {
 	{ "serve", cmd_serve, "the HTTP front for wallet purchases" },
 	{ "apikey", cmd_apikey, "add and revoke merchants' API keys" },
 	{ "aml", cmd_aml, "AML monitoring: scan, alerts and their case status" },
+	{ "chargebacks", cmd_chargebacks, "post disputes from the dispute report; dispute report" },
 };
 
 static void usage(FILE *fp)
