@@ -13,7 +13,7 @@ expect_exit 0 init
 	echo "code,type,asset,no_overdraft"
 	echo "assets:clearing:card,asset,CNY,0"
 	echo "assets:clearing:usd,asset,USD,0"
-	for c in 01 02 03 04 05 06 07 08 09 10 11 12 13 14; do
+	for c in 01 02 03 04 05 06 07 08 09 10 11 12 13 14 19 20; do
 		echo "liabilities:wallets:c$c,liability,CNY,0"
 	done
 	echo "liabilities:wallets:c17,liability,USD,0"
@@ -79,6 +79,11 @@ tout() {
 		tout 2026-11-16 c09 10.01 m$m
 		[ "$m" = 10 ] || tout 2026-11-16 c10 10.01 m$m
 	done
+	# fan-in: refunds from ten merchants in a day fire, from nine do not.
+	for m in 01 02 03 04 05 06 07 08 09 10; do
+		tin 2026-11-18 c19 10.01 liabilities:merchants:m$m:payable
+		[ "$m" = 10 ] || tin 2026-11-18 c20 10.01 liabilities:merchants:m$m:payable
+	done
 	# round amounts: two multiples of 10,000 a day fire, one does not.
 	tin 2026-11-17 c11 10000.00
 	tin 2026-11-17 c11 10000.00
@@ -134,6 +139,8 @@ has rapid-movement c07
 lacks rapid-movement c08
 has fan-out c09
 lacks fan-out c10
+has fan-in c19
+lacks fan-in c20
 has round-amounts c11
 lacks round-amounts c12
 has dormant-reactivation c13
