@@ -71,5 +71,9 @@ int cmd_apikey(const cli_ctx *cx, int argc, char **argv);
 /* cmd_report.c */
 int cmd_report(const cli_ctx *cx, int argc, char **argv);
 int cmd_settle(const cli_ctx *cx, int argc, char **argv);
+/* cmd_aml.c */
+int cmd_aml(const cli_ctx *cx, int argc, char **argv);
+/* cmd_chargebacks.c */
+int cmd_chargebacks(const cli_ctx *cx, int argc, char **argv);
 
 #endif

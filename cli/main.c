@@ -43,6 +43,8 @@ static const struct command {
 	{ "apikey", cmd_apikey, "add and revoke merchants' API keys" },
 	{ "report", cmd_report, "reports: books, statement, reconciliation, settlement" },
 	{ "settle", cmd_settle, "post merchant payouts of a date, ready for pain.001" },
+	{ "aml", cmd_aml, "AML monitoring: scan, alerts and their case status" },
+	{ "chargebacks", cmd_chargebacks, "post disputes from the dispute report; dispute report" },
 };
 
 static void usage(FILE *fp)

@@ -1,0 +1,288 @@
+/*
+ * sanctions.c - name screening for AML monitoring: reads a sanctions list
+ * in the OFAC SDN CSV layout, normalises names and scores their
+ * similarity in integers.
+ *
+ * Screening engines compare normalised names with an edit distance; ours is
+ * Levenshtein over the normalised, token-sorted text, scaled to 0..1000 so
+ * that the cut-off is an integer in the configuration.
+ */
+#include "aml.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINE_BYTES_MAX 8192      /* one sdn.csv record */
+#define TOKENS_MAX 32            /* words of one name */
+
+void rpt_sanctions_init(rpt_sanctions *s)
+{
+	memset(s, 0, sizeof *s);
+}
+
+void rpt_sanctions_release(rpt_sanctions *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->name[i]);
+		free(s->norm[i]);
+	}
+	free(s->ent_num);
+	free(s->name);
+	free(s->norm);
+	rpt_sanctions_init(s);
+}
+
+/* Latin-1 supplement U+00C0..U+00FF to one ASCII letter; '?' marks the
+ * letters written with two (ae, th, ss), ' ' the signs x and ÷. */
+static const char latin1[] = "aaaaaa?ceeeeiiiidnooooo ouuuuy??"
+                             "aaaaaa?ceeeeiiiidnooooo ouuuuy?y";
+/* Latin Extended-A U+0100..U+017F, one ASCII letter each. */
+static const char latin_ext_a[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhh"
+                                  "iiiiiiiiiiiijjkkkllllllllllnnnnnnnnnoooo"
+                                  "oooorrrrrrssssssssttttttuuuuuuuuuuuuwwyy"
+                                  "yzzzzzzs";
+_Static_assert(sizeof latin1 == 65, "64 Latin-1 letters");
+_Static_assert(sizeof latin_ext_a == 129, "128 Latin Extended-A letters");
+
+/* Appends the ASCII spelling of code point cp (a letter) to buf; returns
+ * how many bytes, 0 if it has none here. */
+static size_t transliterate(unsigned cp, char *buf)
+{
+	char c;
+
+	if (cp >= 0xC0 && cp <= 0xFF) {
+		c = latin1[cp - 0xC0];
+		if (c != '?') {
+			buf[0] = c;
+			return 1;
+		}
+		if (cp == 0xC6 || cp == 0xE6)
+			memcpy(buf, "ae", 2);
+		else if (cp == 0xDE || cp == 0xFE)
+			memcpy(buf, "th", 2);
+		else
+			memcpy(buf, "ss", 2);
+		return 2;
+	}
+	if (cp >= 0x100 && cp <= 0x17F) {
+		buf[0] = latin_ext_a[cp - 0x100];
+		return 1;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Splits into lower-case words of [a-z0-9] and bytes of other scripts
+ * (kept as they are), transliterating Latin letters with accents. */
+static size_t words(const char *name, char *flat, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t n = 0;
+
+	while (*p && n + 3 < cap) {
+		unsigned cp = *p;
+		size_t len = 1, k;
+		char tr[2];
+
+		if (cp >= 0xC0 && cp < 0xE0 && (p[1] & 0xC0) == 0x80) {
+			cp = ((cp & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+			len = 2;
+		}
+		if (cp < 0x80) {
+			char c = (char)cp;
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			flat[n++] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? c : ' ';
+		} else if ((k = transliterate(cp, tr)) > 0) {
+			memcpy(flat + n, tr, k);
+			n += k;
+		} else if (cp >= 0x80 && len == 1) {
+			flat[n++] = (char)*p; /* another script: kept byte for byte */
+		} else {
+			memcpy(flat + n, p, len);
+			n += len;
+		}
+		p += len;
+	}
+	flat[n] = '\0';
+	return n;
+}
+
+void rpt_sanctions_normalise(const char *name, char *out, size_t cap)
+{
+	char flat[RPT_AML_NAME_MAX * 2];
+	char *tok[TOKENS_MAX], *save = NULL, *w;
+	size_t ntok = 0, n = 0;
+
+	if (!cap)
+		return;
+	words(name, flat, sizeof flat);
+	for (w = strtok_r(flat, " ", &save); w && ntok < TOKENS_MAX;
+	     w = strtok_r(NULL, " ", &save))
+		tok[ntok++] = w;
+	if (ntok > 1)
+		qsort(tok, ntok, sizeof tok[0], cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < ntok; i++) {
+		size_t len = strlen(tok[i]);
+		if (n + len + 2 > cap)
+			break;
+		if (n)
+			out[n++] = ' ';
+		memcpy(out + n, tok[i], len + 1);
+		n += len;
+	}
+}
+
+int rpt_sanctions_score(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), longer;
+	size_t prev[RPT_AML_NAME_MAX + 1], cur[RPT_AML_NAME_MAX + 1];
+
+	if (la > RPT_AML_NAME_MAX)
+		la = RPT_AML_NAME_MAX;
+	if (lb > RPT_AML_NAME_MAX)
+		lb = RPT_AML_NAME_MAX;
+	longer = la > lb ? la : lb;
+	if (longer == 0)
+		return 0; /* nothing is not a match for nothing */
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t m = del < ins ? del : ins;
+			cur[j] = m < sub ? m : sub;
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof cur[0]);
+	}
+	return (int)(1000 - (1000 * prev[lb]) / longer);
+}
+
+int rpt_sanctions_best(const rpt_sanctions *s, const char *name, size_t *best)
+{
+	char norm[RPT_AML_NAME_MAX];
+	int top = -1;
+
+	rpt_sanctions_normalise(name, norm, sizeof norm);
+	for (size_t i = 0; i < s->n; i++) {
+		int sc = rpt_sanctions_score(norm, s->norm[i]);
+		if (sc > top) {
+			top = sc;
+			*best = i;
+		}
+	}
+	return top;
+}
+
+/* The next CSV field of line at *p (RFC 4180 quoting) into out. */
+static void field(const char **p, char *out, size_t cap)
+{
+	const char *s = *p;
+	size_t n = 0;
+	int quoted = *s == '"';
+
+	if (quoted)
+		s++;
+	while (*s && *s != '\n' && *s != '\r') {
+		if (quoted && *s == '"' && s[1] == '"') {
+			s++;
+		} else if (quoted && *s == '"') {
+			quoted = 0;
+			s++;
+			continue;
+		} else if (!quoted && *s == ',') {
+			break;
+		}
+		if (n + 1 < cap)
+			out[n++] = *s;
+		s++;
+	}
+	out[n] = '\0';
+	*p = *s == ',' ? s + 1 : s;
+}
+
+static int add(rpt_sanctions *s, size_t *cap, long ent, const char *name)
+{
+	char norm[RPT_AML_NAME_MAX];
+
+	if (s->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		long *e = realloc(s->ent_num, nc * sizeof *e);
+		char **nm, **no;
+		if (!e)
+			return -1;
+		s->ent_num = e;
+		nm = realloc(s->name, nc * sizeof *nm);
+		if (!nm)
+			return -1;
+		s->name = nm;
+		no = realloc(s->norm, nc * sizeof *no);
+		if (!no)
+			return -1;
+		s->norm = no;
+		*cap = nc;
+	}
+	rpt_sanctions_normalise(name, norm, sizeof norm);
+	s->name[s->n] = strdup(name);
+	s->norm[s->n] = strdup(norm);
+	s->ent_num[s->n] = ent;
+	s->n++;
+	return s->name[s->n - 1] && s->norm[s->n - 1] ? 0 : -1;
+}
+
+int rpt_sanctions_load(rpt_sanctions *s, const char *path, lg_error *err)
+{
+	char line[LINE_BYTES_MAX], ent[64], name[RPT_AML_NAME_MAX];
+	size_t cap = s->n;
+	long line_no = 0;
+	int rc = LG_OK;
+	FILE *fp = fopen(path, "r");
+
+	if (!fp)
+		return lg_error_set(err, errno == ENOENT ? LG_ENOINPUT : LG_EIO,
+		                    "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, fp)) {
+		const char *p = line;
+		char *end;
+		long e;
+
+		line_no++;
+		if (s->n >= RPT_SANCTIONS_MAX) {
+			rc = lg_error_set(err, LG_EDATA, "%s: more than %d entries", path,
+			                  RPT_SANCTIONS_MAX);
+			goto out;
+		}
+		field(&p, ent, sizeof ent);
+		field(&p, name, sizeof name);
+		if (!ent[0] && !name[0])
+			continue; /* blank line; the list ends with a control-Z line */
+		errno = 0;
+		e = strtol(ent, &end, 10);
+		if (end == ent || *end || errno) {
+			if ((unsigned char)ent[0] == 0x1A)
+				continue;
+			rc = lg_error_set(err, LG_EDATA, "%s:%ld: ent_num '%s' is not a number",
+			                  path, line_no, ent);
+			goto out;
+		}
+		if (!name[0] || strcmp(name, "-0-") == 0)
+			continue;
+		if (add(s, &cap, e, name) != 0) {
+			rc = lg_error_set(err, LG_EINTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	if (ferror(fp))
+		rc = lg_error_set(err, LG_EIO, "%s: read error", path);
+out:
+	fclose(fp);
+	return rc;
+}
