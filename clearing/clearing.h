@@ -165,6 +165,11 @@ typedef struct clr_nightly_opts {
 	int (*write_reports)(void *ctx, ledger *lg, const char *date,
 	                     const char *outdir, long *breaks_out, lg_error *err);
 	void *reports_ctx;
+	/* Monitoring after reconciliation (the caller's: AML lives in reports/),
+	 * recorded as step "monitoring"; it writes a one-line summary into
+	 * `detail`.  NULL: none. */
+	int (*monitor)(void *ctx, ledger *lg, const char *date, char *detail,
+	               size_t detail_cap, lg_error *err);
 } clr_nightly_opts;
 
 typedef struct clr_nightly_result {

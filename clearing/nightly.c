@@ -494,6 +494,15 @@ static int step_expire(struct night *n)
 	return rc;
 }
 
+static int step_monitor(struct night *n)
+{
+	if (!n->o->monitor)
+		return LG_OK;
+	progress(n, "monitoring %s", n->o->date);
+	return n->o->monitor(n->o->reports_ctx, n->lg, n->o->date, n->detail,
+	                     sizeof n->detail, n->err);
+}
+
 static int step_reports(struct night *n)
 {
 	if (!n->o->write_reports)
@@ -533,6 +542,8 @@ int clr_nightly(ledger *lg, const clr_config *cfg, const clr_nightly_opts *o,
 		rc = step(&n, "reconcile", step_reconcile);
 	if (!rc)
 		rc = step(&n, "expire-holds", step_expire);
+	if (!rc)
+		rc = step(&n, "monitoring", step_monitor);
 	if (!rc)
 		rc = step(&n, "reports", step_reports);
 	if (!rc)

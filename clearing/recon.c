@@ -831,6 +831,7 @@ static int late_breaks(struct run *r, const struct match *m)
 		days = l0->day - it->day;
 		if (days <= r->ch->settle_days)
 			continue;
+		r->stats->other_breaks++;
 		snprintf(reason, sizeof reason, "settled on %s by line %lld, %ld day(s) after "
 		         "its payment of %s (expected within %d)", l0->date, l0->id, days,
 		         it->date, r->ch->settle_days);

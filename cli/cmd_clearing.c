@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../clearing/clearing.h"
+#include "../reports/aml.h"
 #include "../reports/reports.h"
 
 #define LIST_MAX 64
@@ -557,6 +559,33 @@ static int nightly_reports(void *ctx, ledger *lg, const char *date,
 	return rc;
 }
 
+/* AML monitoring of the night: the business day before it and the night's
+ * own date, with the default rules (docs/aml.md); alerts are stored once. */
+static int nightly_aml(void *ctx, ledger *lg, const char *date, char *detail,
+                       size_t detail_cap, lg_error *err)
+{
+	rpt_aml_config cfg;
+	rpt_aml_scan_stats st;
+	char from[11];
+	struct tm tm;
+	time_t t;
+	int rc;
+
+	(void)ctx;
+	memset(&tm, 0, sizeof tm);
+	if (!strptime(date, "%Y-%m-%d", &tm))
+		return lg_error_set(err, LG_EUSAGE, "date '%s' is not YYYY-MM-DD", date);
+	t = timegm(&tm) - 24 * 60 * 60;
+	gmtime_r(&t, &tm);
+	strftime(from, sizeof from, "%Y-%m-%d", &tm);
+	rpt_aml_config_init(&cfg);
+	rc = rpt_aml_scan(lg, &cfg, from, date, &st, err);
+	if (!rc)
+		snprintf(detail, detail_cap, "aml %s..%s: %ld transactions, %ld alerts, "
+		         "%ld new", from, date, st.transactions, st.alerts, st.added);
+	return rc;
+}
+
 int cmd_nightly(const cli_ctx *cx, int argc, char **argv)
 {
 	static const char usage[] =
@@ -566,7 +595,8 @@ int cmd_nightly(const cli_ctx *cx, int argc, char **argv)
 		"[inbox] rules map file names to profiles, channels and accounts; a file\n"
 		"that fails is moved to OUTBOX/DATE/rejected/ with its reason), applies\n"
 		"pain.002 payment statuses (a rejected payout is reversed), reconciles\n"
-		"every configured channel in order, expires holds, and writes the\n"
+		"every configured channel in order, expires holds, runs the AML rules\n"
+		"over the day before and the night (clearbook aml alerts), and writes the\n"
 		"reports to OUTBOX/DATE/: reconciliation.txt/.json, breaks.txt/.csv/\n"
 		".json, matches.csv, balances.csv, and the books in OUTBOX/DATE/books/\n"
 		"(trial-balance and settlement .html and .csv, reconciliation .html\n"
@@ -617,6 +647,7 @@ int cmd_nightly(const cli_ctx *cx, int argc, char **argv)
 	o.progress = !quiet && isatty(2);
 	o.write_reports = nightly_reports;
 	o.reports_ctx = &rctx;
+	o.monitor = nightly_aml;
 	lg_error_init(&err);
 	rc = clr_nightly(lg, &cfg, &o, &res, &err);
 	if (rc && rc != LG_ECHECK) {

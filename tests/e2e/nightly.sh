@@ -40,6 +40,16 @@ grep -q "^card  *72  *71  *71 " demo/outbox/2026-11-25/reconciliation.txt ||
 	fail "card reconciliation: $(cat demo/outbox/2026-11-25/reconciliation.txt)"
 h1=$(head_of demo)
 [ -n "$h1" ] || fail "no chain head"
+# Every step of the night is recorded with its counts, AML monitoring too.
+for step in import payment-statuses reconcile expire-holds monitoring reports; do
+	[ "$(sqlite3 demo/clearbook.db "SELECT count(*) FROM nightly_steps WHERE step = '$step' AND event = 'finish'")" -ge 1 ] ||
+		fail "step $step not recorded as finished"
+done
+sqlite3 demo/clearbook.db "SELECT detail FROM nightly_steps WHERE step = 'monitoring' AND event = 'finish'" |
+	grep -q "^aml 2026-11-24..2026-11-25: 448 transactions" || fail "monitoring step detail"
+sqlite3 demo/clearbook.db "SELECT detail FROM nightly_steps WHERE step = 'reconcile' AND event = 'finish'" |
+	grep -q "^matches 204 (reference 200, amount 0, one-to-many 4, many-to-one 0), breaks 5" ||
+	fail "reconcile step detail: $(sqlite3 demo/clearbook.db "SELECT detail FROM nightly_steps WHERE step = 'reconcile'")"
 # An independent recomputation of every match and settlement.
 python3 "$ROOT/tests/clearcheck.py" demo/clearbook.db >check.out 2>check.err ||
 	fail "clearcheck: $(cat check.err)"
