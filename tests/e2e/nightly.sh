@@ -36,7 +36,7 @@ if len(want) != 6 or want != got:
     print("expected:", sorted(want), "\ngot:", sorted(got), file=sys.stderr)
     sys.exit(1)
 PY
-grep -q "^card  *72  *71  *71 " demo/outbox/2026-11-25/reconciliation.txt ||
+grep -q "^card  *73  *72  *72 " demo/outbox/2026-11-25/reconciliation.txt ||
 	fail "card reconciliation: $(cat demo/outbox/2026-11-25/reconciliation.txt)"
 h1=$(head_of demo)
 [ -n "$h1" ] || fail "no chain head"
@@ -46,9 +46,13 @@ for step in import payment-statuses reconcile expire-holds monitoring reports; d
 		fail "step $step not recorded as finished"
 done
 sqlite3 demo/clearbook.db "SELECT detail FROM nightly_steps WHERE step = 'monitoring' AND event = 'finish'" |
-	grep -q "^aml 2026-11-24..2026-11-25: 448 transactions" || fail "monitoring step detail"
+	grep -q "^aml 2026-11-24..2026-11-25: 450 transactions, 1 alerts" || fail "monitoring step detail"
+# The planted AML case of samples/EXPECTED.md, and only it.
+CLEARBOOK_DB=demo/clearbook.db expect_exit 0 aml alerts --format csv
+[ "$(tr -d '\r' <out | tail -n +2 | wc -l)" -eq 1 ] || fail "AML alerts: $(cat out)"
+tr -d '\r' <out | grep -q ',large-value,c0042,CNY,52000.00,.*TU-20261124-99999' || fail "AML alert: $(cat out)"
 sqlite3 demo/clearbook.db "SELECT detail FROM nightly_steps WHERE step = 'reconcile' AND event = 'finish'" |
-	grep -q "^matches 204 (reference 200, amount 0, one-to-many 4, many-to-one 0), breaks 5" ||
+	grep -q "^matches 205 (reference 201, amount 0, one-to-many 4, many-to-one 0), breaks 5" ||
 	fail "reconcile step detail: $(sqlite3 demo/clearbook.db "SELECT detail FROM nightly_steps WHERE step = 'reconcile'")"
 # An independent recomputation of every match and settlement.
 python3 "$ROOT/tests/clearcheck.py" demo/clearbook.db >check.out 2>check.err ||

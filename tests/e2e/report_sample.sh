@@ -25,12 +25,12 @@ $(cat r.csv)"
 
 # --- reconciliation --------------------------------------------------------
 csv reconciliation --from 2026-11-24 --to 2026-11-25
-has "card,72,71,1,98.61,3,3" "card match rate"
+has "card,73,72,1,98.63,3,3" "card match rate"
 has "bank,6,4,2,66.67,3,3" "bank match rate"
 has "alipay,40,40,0,100.00,0,0" "alipay match rate"
 has "wechat,49,49,0,100.00,0,0" "wechat match rate"
 has "bank,one-to-many,4,4,66.67" "bank rule"
-has "card,reference,71,71,98.61" "card rule"
+has "card,reference,72,72,98.63" "card rule"
 # EXPECTED.md: bank 46357.47 + 11703.68 + 5000.00; card 246.43 + 456.00 + 292.76
 has "bank,0-1,CNY,3,3,63061.15" "bank ageing"
 has "card,0-1,CNY,3,3,995.19" "card ageing"
@@ -52,7 +52,7 @@ for ch, lines, matched in db.execute(
     assert got[ch][4] == want, (ch, got[ch], want)
 PY
 # The nightly's own summary agrees.
-grep -q "^card  *72  *71 " demo/outbox/2026-11-25/reconciliation.txt || fail "nightly summary"
+grep -q "^card  *73  *72 " demo/outbox/2026-11-25/reconciliation.txt || fail "nightly summary"
 
 # A night 35 days later: the card break of TU-20261124-00010 is counted
 # once, at its latest age (36 days, over 30), not once per night.
