@@ -29,7 +29,24 @@ const char *const clr_rule_names[5] = { "reference", "amount", "one-to-many",
 #define SETTLE_JSON_MAX (LG_LINE_MAX / 2)
 #define MATCH_MEMBERS_MAX LG_POSTINGS_MAX /* lines or items in one match */
 
-enum { ST_OPEN, ST_MATCHED, ST_SKIP };
+/* ST_HUGE: an amount beyond amount_abs_max() (10^29 minor units, more
+ * than any token's supply even at 18 decimals) takes no part in matching,
+ * so that the sums of up to CLR_ARRAY_MAX of them stay inside 128 bits;
+ * it is reported as an out-of-range break. */
+enum { ST_OPEN, ST_MATCHED, ST_SKIP, ST_HUGE };
+
+static amount_minor_t amount_abs_max(void)
+{
+	amount_minor_t v = 1;
+	for (int i = 0; i < 29; i++)
+		v *= 10;
+	return v;
+}
+
+static int is_huge(amount_minor_t v)
+{
+	return v > amount_abs_max() || v < -amount_abs_max();
+}
 
 struct item {
 	long long seq, ref_seq;
@@ -287,7 +304,7 @@ static int load_items(struct run *r, int acct)
 		it->counterparty = dup_col(r, st, 10);
 		it->day = clr_day_number(it->date);
 		it->acct = acct;
-		it->state = ST_OPEN;
+		it->state = is_huge(it->amount_minor) ? ST_HUGE : ST_OPEN;
 		if (!it->tx_id || !it->date) {
 			rc = lg_error_set(r->err, LG_EINTERNAL, "out of memory");
 			break;
@@ -453,6 +470,8 @@ static int read_line_row(struct run *r, sqlite3_stmt *st, struct line *l)
 	if ((status && (strcmp(status, "PDNG") == 0 || strcmp(status, "INFO") == 0)) ||
 	    l->amount_minor == 0 || l->scale < 0 || !l->asset || !l->account)
 		l->state = ST_SKIP;
+	else if (is_huge(l->amount_minor))
+		l->state = ST_HUGE;
 	return LG_OK;
 }
 
@@ -1405,6 +1424,17 @@ static int item_break(struct run *r, int i, const int *open_lines, int open_n)
 	                     cands, r->err);
 }
 
+static int huge_break(struct run *r, long long line_id, long long item_seq,
+                      const char *tx_id, amount_minor_t amount, const char *asset,
+                      int scale)
+{
+	r->stats->other_breaks++;
+	return clr_break_add(r->lg, &r->st_break, r->date, r->ch->name, "out-of-range",
+	                     line_id, item_seq, tx_id, amount, asset, scale, 0,
+	                     "amount beyond 10^29 minor units: not reconciled "
+	                     "automatically", "", r->err);
+}
+
 static int record_breaks(struct run *r)
 {
 	struct idx_list items = { 0 }, lines = { 0 };
@@ -1430,6 +1460,15 @@ static int record_breaks(struct run *r)
 	for (int i = 0; i < r->lines_n && !rc; i++)
 		if (is_top(&r->lines[i]))
 			rc = line_break(r, &by_amount, i, items.v, items.n);
+	for (int i = 0; i < r->lines_n && !rc; i++)
+		if (r->lines[i].state == ST_HUGE && r->lines[i].parent_id == 0)
+			rc = huge_break(r, r->lines[i].id, 0, NULL, r->lines[i].amount_minor,
+			                r->lines[i].asset, r->lines[i].scale);
+	for (int i = 0; i < r->items_n && !rc; i++)
+		if (r->items[i].state == ST_HUGE)
+			rc = huge_break(r, 0, r->items[i].seq, r->items[i].tx_id,
+			                r->items[i].amount_minor, r->accts[r->items[i].acct].asset,
+			                r->accts[r->items[i].acct].scale);
 	for (int i = 0; i < r->items_n && !rc; i++)
 		if (r->items[i].state == ST_OPEN)
 			rc = item_break(r, i, lines.v, lines.n);

@@ -157,7 +157,7 @@ static void post(ledger *lg, const char *json)
 
 /* Stages lines (end-to-end id, amount in minor units) of channel card. */
 static void stage(ledger *lg, const char *sha, const char *const *e2e,
-                  const long *amount_minor, int n)
+                  const amount_minor_t *amount_minor, int n)
 {
 	ledger_stage_file file = { sha, "card.csv", "test", "card", "assets:bank:cny" };
 	ledger_stmt_statement st;
@@ -227,7 +227,7 @@ static void reconcile_fee_rounds_half_to_even_within_zero_tolerance(void **state
 {
 	struct fixture *f = *state;
 	const char *e2e[] = { "a", "b" };
-	long amounts[] = { 12500 - 225, 12500 - 226 }; /* exact fee; one cent more */
+	amount_minor_t amounts[] = { 12500 - 225, 12500 - 226 }; /* exact fee; a cent more */
 	clr_channel ch = card_channel();
 	clr_recon_stats s;
 	lg_error err;
@@ -253,7 +253,7 @@ static void reconcile_half_cent_fee_rounds_to_even(void **state)
 	const char *e2e[] = { "h1", "h2" };
 	/* 12.50 at 180 bps is 22.5 minor units: half to even gives 22; 13.50
 	 * gives 24.3 -> 24; so the nets 12.28 and 13.26 settle exactly. */
-	long amounts[] = { 1250 - 22, 1350 - 24 };
+	amount_minor_t amounts[] = { 1250 - 22, 1350 - 24 };
 	clr_channel ch = card_channel();
 	clr_recon_stats s;
 
@@ -270,6 +270,30 @@ static void reconcile_half_cent_fee_rounds_to_even(void **state)
 	ok(clr_reconcile(f->lg, &ch, "2026-11-25", &s, &err), &err);
 	assert_int_equal(s.matches, 2);
 	assert_true(s.fees_minor == 22 + 24);
+}
+
+/* Lines far beyond any real amount stay out of the sums (which then cannot
+ * overflow) and are reported. */
+static void reconcile_reports_amounts_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	/* Two partial credits naming one item: summed, 2 x 9e37 would overflow. */
+	const char *e2e[] = { "a", "a", "x" };
+	amount_minor_t huge = (amount_minor_t)9;
+	clr_channel ch = card_channel();
+	clr_recon_stats s;
+	lg_error err;
+
+	for (int i = 0; i < 37; i++)
+		huge *= 10;
+	amount_minor_t amounts[] = { huge, huge, 12500 - 225 };
+	setup_card(f->lg);
+	stage(f->lg, "0000000000000000000000000000000000000000000000000000000000000003",
+	      e2e, amounts, 3);
+	lg_error_init(&err);
+	ok(clr_reconcile(f->lg, &ch, "2026-11-25", &s, &err), &err);
+	assert_int_equal(s.matches, 0); /* "x" names nothing */
+	assert_int_equal(s.other_breaks, 2);
 }
 
 static void manual_match_needs_a_reason(void **state)
@@ -314,6 +338,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reconcile_fee_rounds_half_to_even_within_zero_tolerance,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(reconcile_half_cent_fee_rounds_to_even, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(reconcile_reports_amounts_out_of_range, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(manual_match_needs_a_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(reconcile_rejects_a_bad_date_and_a_missing_account,
