@@ -25,6 +25,9 @@ static const char export_usage[] =
 	"                        [--debtor-bic B] [--msg-id ID]\n"
 	"       clearbook export csv [--from D] [--to D] [--encoding E] --out DIR --key FILE\n"
 	"       clearbook export journal [--from D] [--to D] --out DIR --key FILE\n"
+	"       clearbook export goaml --config ENTITY.ini [--from D] [--to D]\n"
+	"                        [--status open|escalated] [--report-code STR|CTR]\n"
+	"                        --out DIR --key FILE\n"
 	"       clearbook export verify DIR --pubkey FILE\n"
 	"Writes the export into DIR (made if missing; else it must be empty) with\n"
 	"MANIFEST.json (every file's name, size and SHA-256, the period, the chain\n"
@@ -33,7 +36,8 @@ static const char export_usage[] =
 	"pain001.xml (pain.001.001.10 merchant payouts; the debtor from --config\n"
 	"[debtor] name/iban/bic or the --debtor-* options), journal.csv, balances.csv\n"
 	"(at --to) and accounts.csv (UTF-8, or --encoding such as GB18030), or\n"
-	"export.journal (hledger/ledger-cli). --created-at TS sets the creation\n"
+	"export.journal (hledger/ledger-cli), or goaml.xml (a goAML report of the\n"
+	"stored AML alerts; the reporting entity from --config [entity]). --created-at TS sets the creation\n"
 	"time; by default it is --now, else the time the last transaction was\n"
 	"booked, so that the same ledger always exports the same bytes.\n"
 	"verify checks the signature, sizes and hashes and exits 1 naming the\n"
@@ -42,7 +46,9 @@ static const char export_usage[] =
 struct export_opts {
 	const char *account, *date, *from, *to, *out, *key, *encoding, *config;
 	const char *debtor_name, *debtor_iban, *debtor_bic, *msg_id, *created_at;
-	const char *pubkey;
+	const char *pubkey, *status, *report_code;
+	exp_goaml_entity *entity;    /* goaml: read before the snapshot */
+	exp_goaml_alerts *alerts;
 };
 
 /* --- the export directory ------------------------------------------------ */
@@ -182,6 +188,11 @@ static int f_csv_accounts(ledger *lg, const void *o, FILE *out, lg_error *err)
 	return exp_csv_accounts_write(lg, o, out, err);
 }
 
+static int f_goaml(ledger *lg, const void *o, FILE *out, lg_error *err)
+{
+	return exp_goaml_write(lg, o, out, err);
+}
+
 struct jnl_opts {
 	const char *from, *to;
 };
@@ -251,8 +262,12 @@ static int export_files(const char *name, const struct export_opts *eo, ledger *
 	struct jnl_opts jo = { eo->from, eo->to };
 	exp_party debtor;
 	exp_pain001_opts po = { eo->from, eo->to, d->m.created_at, eo->msg_id, &debtor };
+	exp_goaml_opts go = { eo->from, eo->to, eo->status, eo->report_code,
+	                      d->m.created_at, eo->entity, eo->alerts };
 	int rc;
 
+	if (strcmp(name, "goaml") == 0)
+		return outdir_file(d, "goaml.xml", lg, f_goaml, &go, err);
 	if (strcmp(name, "camt053") == 0)
 		return outdir_file(d, "camt053.xml", lg, f_camt053, &co, err);
 	if (strcmp(name, "pain001") == 0) {
@@ -283,12 +298,7 @@ static int export_files(const char *name, const struct export_opts *eo, ledger *
 /* Options each export needs, checked before anything is opened. */
 static int export_check(const char *name, struct export_opts *eo)
 {
-	if (strcmp(name, "goaml") == 0) {
-		fputs("clearbook: export goaml: not built yet (it reports the AML alerts "
-		      "of the reports issue)\n", stderr);
-		return LG_EINTERNAL;
-	}
-	if (strcmp(name, "camt053") != 0 && strcmp(name, "pain001") != 0 &&
+	if (strcmp(name, "camt053") != 0 && strcmp(name, "goaml") != 0 && strcmp(name, "pain001") != 0 &&
 	    strcmp(name, "csv") != 0 && strcmp(name, "journal") != 0) {
 		fprintf(stderr, "clearbook: export: unknown export '%s'\n%s", name,
 		        export_usage);
@@ -320,12 +330,49 @@ static int export_check(const char *name, struct export_opts *eo)
 		      stderr);
 		return LG_EUSAGE;
 	}
+	if (strcmp(name, "goaml") == 0 && !eo->config) {
+		fputs("clearbook: export goaml: --config ENTITY.ini with [entity] is "
+		      "required\n", stderr);
+		return LG_EUSAGE;
+	}
+	if ((eo->status && strcmp(name, "goaml") != 0) ||
+	    (eo->status && strcmp(eo->status, "open") != 0 &&
+	     strcmp(eo->status, "escalated") != 0)) {
+		fputs("clearbook: export: --status open|escalated is for goaml only\n",
+		      stderr);
+		return LG_EUSAGE;
+	}
+	if ((eo->report_code && strcmp(name, "goaml") != 0) ||
+	    (eo->report_code && strcmp(eo->report_code, "STR") != 0 &&
+	     strcmp(eo->report_code, "CTR") != 0)) {
+		fputs("clearbook: export: --report-code STR|CTR is for goaml only\n",
+		      stderr);
+		return LG_EUSAGE;
+	}
 	if (eo->created_at && !created_at_valid(eo->created_at)) {
 		fprintf(stderr, "clearbook: --created-at '%s' is not YYYY-MM-DDTHH:MM:SSZ\n",
 		        eo->created_at);
 		return LG_EUSAGE;
 	}
 	return 0;
+}
+
+/* goaml reads its entity and alerts before the snapshot opens: reading
+ * alerts may create their tables, which a read snapshot cannot. */
+static int goaml_prepare(ledger *lg, struct export_opts *eo, lg_error *err)
+{
+	static exp_goaml_entity entity;
+	exp_goaml_opts go = { eo->from, eo->to, eo->status, eo->report_code, NULL,
+	                      &entity, NULL };
+	int rc;
+
+	memset(&entity, 0, sizeof entity);
+	rc = exp_goaml_entity_load(eo->config, &entity, err);
+	if (!rc)
+		rc = exp_goaml_alerts_load(lg, &go, &eo->alerts, err);
+	if (!rc)
+		eo->entity = &entity;
+	return rc;
 }
 
 static int export_run(const cli_ctx *cx, const char *name, struct export_opts *eo,
@@ -344,6 +391,13 @@ static int export_run(const cli_ctx *cx, const char *name, struct export_opts *e
 	rc = cli_open(cx, 0, &lg);
 	if (rc)
 		return rc;
+	if (strcmp(name, "goaml") == 0) {
+		rc = goaml_prepare(lg, eo, &err);
+		if (rc) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+	}
 	rc = outdir_open(&d, eo->out);
 	if (rc)
 		goto out;
@@ -377,6 +431,8 @@ fail:
 	outdir_discard(&d);
 	rc = cli_fail(&err);
 out:
+	exp_goaml_alerts_free(eo->alerts);
+	eo->alerts = NULL;
 	ledger_close(lg);
 	return rc;
 }
@@ -419,6 +475,8 @@ int cmd_export(const cli_ctx *cx, int argc, char **argv)
 		{ "--debtor-iban", &eo.debtor_iban, NULL },
 		{ "--debtor-bic", &eo.debtor_bic, NULL }, { "--msg-id", &eo.msg_id, NULL },
 		{ "--created-at", &eo.created_at, NULL }, { "--pubkey", &eo.pubkey, NULL },
+		{ "--status", &eo.status, NULL },
+		{ "--report-code", &eo.report_code, NULL },
 		{ NULL, NULL, NULL } };
 
 	rc = cli_parse(argc, argv, opts, pos, 1, 2, &n, export_usage);

@@ -138,6 +138,61 @@ int exp_encoding_check(const char *encoding, lg_error *err);
 int exp_journal_write(ledger *lg, const char *from, const char *to, FILE *out,
                       lg_error *err);
 
+/* --- goAML report of AML alerts --------------------------------------- */
+
+#define EXP_GOAML_FIELD_MAX 256   /* bytes of one [entity] value */
+
+/* The reporting entity from the [entity] section of an INI file. */
+typedef struct exp_goaml_entity {
+	char id[EXP_GOAML_FIELD_MAX];          /* rentity_id (required) */
+	char name[EXP_GOAML_FIELD_MAX];        /* institution_name (required) */
+	char first_name[EXP_GOAML_FIELD_MAX];  /* reporting_person (required) */
+	char last_name[EXP_GOAML_FIELD_MAX];   /* reporting_person (required) */
+	char email[EXP_GOAML_FIELD_MAX];       /* reporting_person (required) */
+	char country[EXP_GOAML_FIELD_MAX];     /* from_/to_country (required) */
+	char swift[EXP_GOAML_FIELD_MAX];       /* "" : institution_code = id */
+	char currency[EXP_GOAML_FIELD_MAX];    /* "" : the alerts' asset */
+	char location[EXP_GOAML_FIELD_MAX];    /* transaction_location, "" : none */
+	char transmode_code[EXP_GOAML_FIELD_MAX]; /* "" : "ELECTRONIC" */
+	char funds_code[EXP_GOAML_FIELD_MAX];  /* "" : "OTHER" */
+} exp_goaml_entity;
+
+/* Reads [entity] from an INI file (other sections ignored) over *e, then
+ * checks the required fields: LG_ENOINPUT if the file is missing,
+ * LG_EDATA if it does not parse or has an unknown key in [entity],
+ * LG_EUSAGE naming the first required field that is missing. */
+int exp_goaml_entity_load(const char *path, exp_goaml_entity *e, lg_error *err);
+
+/* The alerts of one report and their evidence ids, read before the
+ * export's snapshot opens (reading alerts may create their tables). */
+typedef struct exp_goaml_alerts exp_goaml_alerts;
+
+typedef struct exp_goaml_opts {
+	const char *from, *to;       /* alert days, inclusive; NULL: open */
+	const char *status;          /* "escalated" (NULL) or "open" */
+	const char *report_code;     /* "STR" (NULL) or "CTR": large-value only */
+	const char *created_at;      /* submission_date, "YYYY-MM-DDTHH:MM:SSZ" */
+	const exp_goaml_entity *entity; /* borrowed */
+	exp_goaml_alerts *alerts;    /* from exp_goaml_alerts_load; borrowed */
+} exp_goaml_opts;
+/*
+ * Reads the stored AML alerts with the current `status` whose day lies in
+ * from..to (CTR: rule large-value only) into *out, which the caller frees
+ * with exp_goaml_alerts_free.  Must run outside a snapshot.  LG_ENOINPUT
+ * when no alert matches; LG_EUSAGE for a bad status or report code.
+ */
+int exp_goaml_alerts_load(ledger *lg, const exp_goaml_opts *o,
+                          exp_goaml_alerts **out, lg_error *err);
+void exp_goaml_alerts_free(exp_goaml_alerts *a);
+/*
+ * Writes one goAML <report> (docs/exporters.md) of o->alerts, one
+ * <transaction> per distinct evidence transaction in journal order.
+ * LG_EDATA when an evidence transaction is missing or not in the local
+ * currency.
+ */
+int exp_goaml_write(ledger *lg, const exp_goaml_opts *o, FILE *out,
+                    lg_error *err);
+
 /* --- keys, manifest, seal ---------------------------------------------- */
 
 /* Writes a new Ed25519 private key to `path` (PEM, mode 0600, refused if
