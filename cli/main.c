@@ -36,7 +36,7 @@ static const struct command {
 	{ "match", cmd_match, "match a statement line to open items by hand" },
 	{ "unmatch", cmd_unmatch, "undo a match (append-only, with a reason)" },
 	{ "nightly", cmd_nightly, "the nightly batch: import, reconcile, report" },
-	{ "export", cmd_export, "signed exports: camt053, pain001, csv, journal" },
+	{ "export", cmd_export, "signed exports: camt053, pain001, csv, journal, goaml" },
 	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
 	{ "seal", cmd_seal, "verify the signed seal of a closed period" },
 	{ "serve", cmd_serve, "the HTTP front for wallet purchases" },
