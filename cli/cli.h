@@ -55,6 +55,9 @@ int cmd_balance(const cli_ctx *cx, int argc, char **argv);
 int cmd_journal(const cli_ctx *cx, int argc, char **argv);
 int cmd_import(const cli_ctx *cx, int argc, char **argv);
 int cmd_statement(const cli_ctx *cx, int argc, char **argv);
+/* cmd_backup.c */
+int cmd_backup(const cli_ctx *cx, int argc, char **argv);
+int cmd_restore(const cli_ctx *cx, int argc, char **argv);
 /* cmd_clearing.c */
 int cmd_reconcile(const cli_ctx *cx, int argc, char **argv);
 int cmd_breaks(const cli_ctx *cx, int argc, char **argv);

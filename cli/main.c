@@ -27,6 +27,8 @@ static const struct command {
 	{ "reverse", cmd_reverse, "post the mirror of a transaction, once" },
 	{ "close-period", cmd_close_period, "close a month to further postings" },
 	{ "verify", cmd_verify, "recompute the hash chain and every balance" },
+	{ "backup", cmd_backup, "a consistent online copy of the ledger" },
+	{ "restore", cmd_restore, "restore a backup, only if its chain verifies" },
 	{ "balance", cmd_balance, "posted, pending and available balances" },
 	{ "journal", cmd_journal, "list transactions with their postings" },
 	{ "import", cmd_import, "stage channel files (ISO 20022, CSV) as statement lines" },

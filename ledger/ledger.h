@@ -219,6 +219,17 @@ typedef struct ledger_verify_result {
  * everything holds, LG_ECHECK naming the first problem, or another error. */
 int ledger_verify(ledger *lg, ledger_verify_result *res, lg_error *err);
 
+/* --- backup and restore ------------------------------------------------ */
+/* Writes a consistent copy of the ledger to `path` (which must not exist)
+ * while other processes may go on writing; a failed copy leaves no file. */
+int ledger_backup(ledger *lg, const char *path, lg_error *err);
+/* Restores the copy at `from_path` into `to_path` only if the copy's chain
+ * and balances verify (LG_ECHECK naming the problem otherwise, nothing
+ * written).  `to_path` must not exist unless `replace`.  *res gets the
+ * copy's verification. */
+int ledger_restore(const char *from_path, const char *to_path, int replace,
+                   ledger_verify_result *res, lg_error *err);
+
 /* --- staging: statement lines from channel files ---------------------- */
 /*
  * Importers (importers/) read channel files into these; the ledger stores
