@@ -39,8 +39,6 @@ int clr_grow(void *pp, int *cap, int need, size_t elem_bytes);
 int clr_prepare(ledger *lg, const char *sql, sqlite3_stmt **out, lg_error *err);
 int clr_sql_error(ledger *lg, lg_error *err, const char *what);
 
-/* Days since 1970-01-01 of a valid "YYYY-MM-DD"; LONG_MIN if not valid. */
-long clr_day_number(const char *date);
 
 /* Records a break of `date` once (later identical calls are no-ops).  With
  * `cache`, the prepared statement is kept there for the next call (the

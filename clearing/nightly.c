@@ -519,7 +519,7 @@ int clr_nightly(ledger *lg, const clr_config *cfg, const clr_nightly_opts *o,
 	int lock_fd = -1, rc;
 
 	memset(res, 0, sizeof *res);
-	if (clr_day_number(o->date) == LONG_MIN)
+	if (ledger_day_number(o->date) == LONG_MIN)
 		return lg_error_set(err, LG_EUSAGE, "--date '%s' is not YYYY-MM-DD", o->date);
 	if (snprintf(n.outdir, sizeof n.outdir, "%s/%s", o->outbox, o->date) >=
 	    (int)sizeof n.outdir)

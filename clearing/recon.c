@@ -302,7 +302,7 @@ static int load_items(struct run *r, int acct)
 			it->ref[k] = dup_col(r, st, 6 + k);
 		it->batch_id = dup_col(r, st, 9);
 		it->counterparty = dup_col(r, st, 10);
-		it->day = clr_day_number(it->date);
+		it->day = ledger_day_number(it->date);
 		it->acct = acct;
 		it->state = is_huge(it->amount_minor) ? ST_HUGE : ST_OPEN;
 		if (!it->tx_id || !it->date) {
@@ -463,7 +463,7 @@ static int read_line_row(struct run *r, sqlite3_stmt *st, struct line *l)
 	l->batch_id = dup_col(r, st, 14);
 	l->remittance = dup_col(r, st, 15);
 	status = (const char *)sqlite3_column_text(st, 16);
-	l->day = clr_day_number(l->date);
+	l->day = ledger_day_number(l->date);
 	l->state = ST_OPEN;
 	/* Pending and information-only entries are not money that moved; a
 	 * zero line (a neutral row kept for audit) settles nothing. */
@@ -1597,7 +1597,7 @@ static int run_start(struct run *r, ledger *lg, const clr_channel *ch,
 	r->lg = lg;
 	r->ch = ch;
 	r->date = date;
-	r->day = clr_day_number(date);
+	r->day = ledger_day_number(date);
 	r->stats = stats;
 	r->err = err;
 	clr_arena_init(&r->arena);

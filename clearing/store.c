@@ -101,24 +101,6 @@ int clr_schema(ledger *lg, lg_error *err)
 	return LG_OK;
 }
 
-/* Howard Hinnant's days_from_civil: exact integer calendar arithmetic. */
-long clr_day_number(const char *date)
-{
-	long y, m, d, era, yoe, doy, doe;
-
-	if (!date || !ledger_date_valid(date))
-		return LONG_MIN;
-	y = strtol(date, NULL, 10);
-	m = strtol(date + 5, NULL, 10);
-	d = strtol(date + 8, NULL, 10);
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int clr_break_add(ledger *lg, sqlite3_stmt **cache, const char *date,
                   const char *channel, const char *kind, long long line_id,
                   long long item_seq, const char *tx_id, amount_minor_t amount,

@@ -413,5 +413,8 @@ int ledger_file_sha256(const char *path, char hex[LG_HASH_HEX], lg_error *err);
 
 /* Validates "YYYY-MM-DD" as a real calendar date. */
 int ledger_date_valid(const char *text);
+/* Days since 1970-01-01 of a valid "YYYY-MM-DD" (exact integer calendar
+ * arithmetic); LONG_MIN for NULL or anything that is not a date. */
+long ledger_day_number(const char *date);
 
 #endif

@@ -3,6 +3,8 @@
  */
 #include "ledger_int.h"
 
+#include <limits.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -193,4 +195,22 @@ void lg_hex(const unsigned char *bytes, size_t n, char *out)
 		out[2 * i + 1] = hexd[bytes[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+/* Howard Hinnant's days_from_civil. */
+long ledger_day_number(const char *date)
+{
+	long y, m, d, era, yoe, doy, doe;
+
+	if (!date || !ledger_date_valid(date))
+		return LONG_MIN;
+	y = strtol(date, NULL, 10);
+	m = strtol(date + 5, NULL, 10);
+	d = strtol(date + 8, NULL, 10);
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
 }

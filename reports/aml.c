@@ -67,24 +67,6 @@ struct scan {
 	lg_error *err;
 };
 
-/* Howard Hinnant's days_from_civil: exact integer calendar arithmetic. */
-static long day_number(const char *date)
-{
-	long y, m, d, era, yoe, doy, doe;
-
-	if (!date || !ledger_date_valid(date))
-		return DAY_NONE;
-	y = strtol(date, NULL, 10);
-	m = strtol(date + 5, NULL, 10);
-	d = strtol(date + 8, NULL, 10);
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static amount_minor_t abs_minor(amount_minor_t a)
 {
 	return a < 0 ? -a : a;
@@ -138,7 +120,7 @@ static int ev_push(struct scan *sc, const ledger_tx_row *tx, int i)
 	snprintf(e->date, sizeof e->date, "%s", tx->date);
 	e->scale = p->scale;
 	e->in = p->amount_minor < 0;
-	e->day = day_number(tx->date);
+	e->day = ledger_day_number(tx->date);
 	e->amount_minor = abs_minor(p->amount_minor);
 	RPT_AML_ASSERT(e->day != DAY_NONE && e->amount_minor > 0);
 	return LG_OK;
@@ -646,8 +628,8 @@ int rpt_aml_scan(ledger *lg, const rpt_aml_config *cfg, const char *from,
 	sc.err = err;
 	sc.from = from;
 	sc.to = to;
-	sc.from_day = day_number(from);
-	sc.to_day = day_number(to);
+	sc.from_day = ledger_day_number(from);
+	sc.to_day = ledger_day_number(to);
 	if (sc.from_day == DAY_NONE || sc.to_day == DAY_NONE || sc.from_day > sc.to_day)
 		return lg_error_set(err, LG_EUSAGE, "the period '%s'..'%s' is not two dates "
 		                    "in order", from ? from : "", to ? to : "");

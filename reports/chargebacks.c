@@ -733,24 +733,6 @@ static int card_sales(ledger *lg, const char *merchant, const char *from,
 	return rc;
 }
 
-/* Howard Hinnant's days_from_civil and its inverse. */
-static long day_number(const char *date)
-{
-	long y, m, d, era, yoe, doy, doe;
-
-	if (!date || !ledger_date_valid(date))
-		return DAY_NONE;
-	y = strtol(date, NULL, 10);
-	m = strtol(date + 5, NULL, 10);
-	d = strtol(date + 8, NULL, 10);
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static void civil(long z, char out[11])
 {
 	long era, doe, yoe, y, doy, mp, d, m;
@@ -859,12 +841,12 @@ static int emit_merchants(ledger *lg, const rpt_cb_config *cfg,
                           rpt_cb_row_fn fn, void *ctx, lg_error *err)
 {
 	struct aggs a = { NULL, 0, 0 };
-	long span = day_number(to) - day_number(from) + 1;
+	long span = ledger_day_number(to) - ledger_day_number(from) + 1;
 	char prev_from[11], prev_to[11];
 	int rc = LG_OK;
 
-	civil(day_number(from) - span, prev_from);
-	civil(day_number(from) - 1, prev_to);
+	civil(ledger_day_number(from) - span, prev_from);
+	civil(ledger_day_number(from) - 1, prev_to);
 	for (size_t i = 0; i < ls->n && !rc; i++) {
 		const struct line *ln = &ls->v[i];
 		char party[LG_CODE_MAX], merchant[REF_MAX];
@@ -934,7 +916,7 @@ static int emit_deadlines(const rpt_cb_config *cfg, const struct lines *ls,
                           const char *to, rpt_cb_row_fn fn, void *ctx, lg_error *err)
 {
 	const struct line **open = calloc(ls->n + 1, sizeof *open);
-	long today = day_number(to);
+	long today = ledger_day_number(to);
 	size_t n = 0;
 	int rc = LG_OK;
 
@@ -943,8 +925,8 @@ static int emit_deadlines(const rpt_cb_config *cfg, const struct lines *ls,
 	for (size_t i = 0; i < ls->n; i++) {
 		const struct line *ln = &ls->v[i];
 		if (!ln->is_last || ln->st == ST_WON || ln->st == ST_LOST || ln->st == ST_OTHER ||
-		    day_number(ln->deadline) == DAY_NONE ||
-		    day_number(ln->deadline) - today > cfg->deadline_days)
+		    ledger_day_number(ln->deadline) == DAY_NONE ||
+		    ledger_day_number(ln->deadline) - today > cfg->deadline_days)
 			continue;
 		open[n++] = ln;
 	}
@@ -952,7 +934,7 @@ static int emit_deadlines(const rpt_cb_config *cfg, const struct lines *ls,
 		qsort(open, n, sizeof *open, cmp_deadline);
 	for (size_t i = 0; i < n && !rc; i++) {
 		char amt[AMOUNT_TEXT_MAX], detail[REF_MAX + 64];
-		long left = day_number(open[i]->deadline) - today;
+		long left = ledger_day_number(open[i]->deadline) - today;
 		rpt_cb_row r;
 		row_init(&r, "deadline");
 		amount_format(open[i]->amount_minor, open[i]->scale, amt, sizeof amt);

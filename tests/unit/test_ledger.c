@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2536,9 +2537,22 @@ static void random_balanced_batches_keep_balances_equal_to_posted_sums(void **st
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+static void day_number_counts_days_across_years_and_leap_days(void **state)
+{
+	(void)state;
+	assert_int_equal(ledger_day_number("1970-01-01"), 0);
+	assert_int_equal(ledger_day_number("1969-12-31"), -1);
+	assert_int_equal(ledger_day_number("2026-11-25"), 20782);
+	assert_int_equal(ledger_day_number("2024-03-01") - ledger_day_number("2024-02-28"), 2);
+	assert_true(ledger_day_number("2026-02-29") == LONG_MIN);
+	assert_true(ledger_day_number("2026-11-5") == LONG_MIN);
+	assert_true(ledger_day_number(NULL) == LONG_MIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(day_number_counts_days_across_years_and_leap_days),
 		T(verify_and_as_of_balances_recompute_sums_past_64_bits),
 		T(verify_counts_an_open_hold_when_no_hold_has_ended),
 		T(post_balanced_tx_updates_both_balances),
