@@ -330,6 +330,32 @@ int lg_append(ledger *lg, struct lg_tx *tx, int *replayed, lg_error *err)
 	return lg_append_release(lg, tx, NULL, 0, replayed, err);
 }
 
+int lg_apply_unwritten(ledger *lg, struct lg_tx *tx,
+                       unsigned char content[LG_HASH_BYTES],
+                       unsigned char hash[LG_HASH_BYTES], lg_error *err)
+{
+	struct snapshot snap[2 * LG_POSTINGS_MAX];
+	struct lg_tx_view v;
+	int rc, sn = 0;
+
+	LG_ASSERT(lg->in_tx && lg->cache != NULL);
+	LG_ASSERT(tx->kind == LG_KIND_POSTED || tx->kind == LG_KIND_PENDING);
+	rc = check_rules(lg, tx, err);
+	if (!rc)
+		rc = apply_balances(tx, NULL, 0, snap, &sn, err);
+	if (rc)
+		return rc; /* balances are as they were */
+	lg_tx_view_of(tx, lg->head_seq + 1, lg->now, &v);
+	if (lg_hash_content(lg, &v, content) != 0 ||
+	    lg_hash_chain(lg, lg->head_hash, &v, hash) != 0) {
+		snap_restore(snap, sn);
+		return lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
+	}
+	lg->head_seq++;
+	memcpy(lg->head_hash, hash, LG_HASH_BYTES);
+	return LG_OK;
+}
+
 /* --- JSON Lines -------------------------------------------------------- */
 
 static int has_control(const char *s)
@@ -540,23 +566,71 @@ static int is_data_error(int code)
 	return code == LG_EDATA || code == LG_ENOINPUT;
 }
 
-static int post_line(ledger *lg, char *line, size_t len,
-                     ledger_post_stats *stats, lg_error *err)
+/* What the stream reports of the lines it posts. */
+struct stream {
+	ledger_post_stats *stats;
+	ledger_reject_fn reject;
+	void *ctx;
+};
+
+/* A line that waited in a group turned out a replay or refused. */
+static void group_outcome(void *ctx, long lineno, int rc, int replayed, lg_error *err)
+{
+	struct stream *s = ctx;
+
+	(void)lineno;
+	s->stats->posted--;
+	if (rc == LG_OK && replayed) {
+		s->stats->replayed++;
+		return;
+	}
+	s->stats->failed++;
+	if (s->reject)
+		s->reject(s->ctx, err);
+}
+
+/* Posts one line, through the group when it can wait there.  An error is
+ * the line's own; every earlier line's outcome has been reported first. */
+static int post_line(ledger *lg, struct lg_group *g, char *line, size_t len,
+                     long lineno, struct stream *s, lg_error *err)
 {
 	struct lg_tx txbuf;
 	struct lg_tx *tx = &txbuf;
-	int replayed = 0;
-	int rc = lg_batch_trim(lg, err);
+	int replayed = 0, rc = LG_OK;
 
+	/* The cache is about to be emptied: waiting rows point into it. */
+	if (lg->cache_n >= LG_CACHE_ACCOUNTS_MAX)
+		rc = lg_group_flush(g, group_outcome, s, err);
+	if (!rc)
+		rc = lg_batch_trim(lg, err);
 	if (!rc)
 		rc = parse_line(lg, line, len, tx, err);
+	if (!rc && lg_group_takes(g, tx)) {
+		if (lg_group_full(g, tx))
+			rc = lg_group_flush(g, group_outcome, s, err);
+		if (!rc && lg_group_add(g, tx, lineno, err) == LG_OK) {
+			s->stats->posted++;
+			return LG_OK;
+		}
+	}
+	if (rc) {
+		lg_error saved = *err;
+		int rc2 = lg_group_flush(g, group_outcome, s, err);
+		if (rc2)
+			return rc2; /* the batch ends on the earlier line's error */
+		*err = saved;
+		return rc;
+	}
+	/* Not for the group, or refused by its fast path: alone, after the
+	 * lines before it. */
+	rc = lg_group_flush(g, group_outcome, s, err);
 	if (!rc)
 		rc = lg_append(lg, tx, &replayed, err);
 	if (!rc) {
 		if (replayed)
-			stats->replayed++;
+			s->stats->replayed++;
 		else
-			stats->posted++;
+			s->stats->posted++;
 	}
 	return rc;
 }
@@ -564,6 +638,8 @@ static int post_line(ledger *lg, char *line, size_t len,
 int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
                        ledger_reject_fn reject, void *ctx, lg_error *err)
 {
+	struct stream s = { stats, reject, ctx };
+	struct lg_group *g = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t got;
@@ -571,9 +647,14 @@ int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
 	int rc;
 
 	memset(stats, 0, sizeof *stats);
-	rc = ledger_begin(lg, err);
+	rc = lg_group_new(lg, &g, err);
 	if (rc)
 		return rc;
+	rc = ledger_begin(lg, err);
+	if (rc) {
+		lg_group_free(g);
+		return rc;
+	}
 	while ((got = getline(&line, &cap, in)) >= 0) {
 		size_t len = (size_t)got;
 		lineno++;
@@ -583,10 +664,13 @@ int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
 			continue;
 		stats->lines++;
 		if (len > LG_LINE_MAX) {
+			rc = lg_group_flush(g, group_outcome, &s, err);
+			if (rc)
+				goto fail;
 			lg_error_set(err, LG_EDATA, "line longer than %d bytes", LG_LINE_MAX);
 			rc = LG_EDATA;
 		} else {
-			rc = post_line(lg, line, len, stats, err);
+			rc = post_line(lg, g, line, len, lineno, &s, err);
 		}
 		if (rc) {
 			err->line = lineno;
@@ -601,6 +685,9 @@ int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
 		rc = lg_error_set(err, LG_EIO, "reading input failed");
 		goto fail;
 	}
+	rc = lg_group_flush(g, group_outcome, &s, err);
+	if (rc)
+		goto fail;
 	if (stats->failed > 0) {
 		rc = lg_error_set(err, LG_EDATA, "%ld of %ld transactions refused; nothing "
 		                  "was posted", stats->failed, stats->lines);
@@ -608,9 +695,11 @@ int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
 		goto fail;
 	}
 	free(line);
+	lg_group_free(g);
 	return ledger_commit(lg, err);
 fail:
 	free(line);
+	lg_group_free(g);
 	ledger_rollback(lg);
 	stats->posted = 0;
 	stats->replayed = 0;
