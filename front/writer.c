@@ -9,11 +9,13 @@
  * beside them, commits once and only then answers them all: group commit,
  * so that one fsync serves a whole batch and throughput grows with load.
  *
- * Captures and voids go through ledger_hold_commit/void, which open their
- * own database transaction: the writer commits what it holds first, runs
- * the hold's end, then records the rest (fee, purchase status, the
- * idempotency record) in the next group transaction.  A crash between the
- * two is repaired at start by recover_holds, from the journal.
+ * Captures and voids join the group transaction too, through
+ * ledger_hold_commit_in_tx/void_in_tx: the hold's end, the fee, the
+ * purchase's status and the idempotency record commit together, so a retry
+ * after a crash finds either all of them or none.  Expiry still ends holds
+ * in a ledger transaction of its own; a crash before the purchases are
+ * marked (or a hold ended by hand with the CLI) is repaired at start by
+ * recover_holds, from the journal.
  *
  * The ledger's balances are written back only at commit, so the balances
  * each response carries come from a per-transaction mirror: read from the
@@ -542,10 +544,6 @@ fail:
 
 static void run_op(front_writer *w, front_op *op)
 {
-	if (op->kind == FRONT_OP_CAPTURE || op->kind == FRONT_OP_VOID) {
-		front_do_hold_end(w, op);
-		return;
-	}
 	if (w->mirror_n > MIRROR_FILL_MAX)
 		front_flush(w);
 	if (front_ensure_tx(w) != 0) {
@@ -565,6 +563,8 @@ static void run_op(front_writer *w, front_op *op)
 	case FRONT_OP_PURCHASE: front_do_purchase(w, op); break;
 	case FRONT_OP_REFUND: front_do_refund(w, op); break;
 	case FRONT_OP_QUOTE: front_do_quote(w, op); break;
+	case FRONT_OP_CAPTURE:
+	case FRONT_OP_VOID: front_do_hold_end(w, op); break;
 	default: front_assert_fail("unknown op", __FILE__, __LINE__);
 	}
 }
