@@ -74,6 +74,7 @@ typedef struct front_config {
 	long connections_max, connections_per_addr_max, connection_timeout_s;
 	long hold_timeout_s, hold_timeout_max_s, fx_quote_ttl_s;
 	long clock_skew_s;
+	long busy_wait_ms;  /* longest wait for another writer's lock, per batch */
 	long key_rate_per_s, key_burst, addr_rate_per_s, addr_burst;
 	unsigned default_fee_bps;
 	char default_tier[FRONT_NAME_MAX];
@@ -215,6 +216,7 @@ typedef struct front_metrics {
 	unsigned long long batch_buckets[8];
 	long queue_depth;
 	double writer_ops_s, writer_commit_s; /* where the writer's time goes */
+	unsigned long long busy_batches;    /* batches refused: another writer */
 } front_metrics;
 
 /* --- the writer (writer.c) ---------------------------------------------- */

@@ -231,14 +231,47 @@ front_balance *front_mirror_get(front_writer *w, const char *code)
 
 /* --- transactions ----------------------------------------------------- */
 
+static double mono_s(void);
+
+/*
+ * Opens the group transaction.  Another process (the nightly job,
+ * `clearbook post`) may hold the database's write lock: then the writer
+ * tries again with a growing pause, for busy_wait_ms at most, and gives up
+ * for the rest of the batch, whose requests are answered 503 `retry`.
+ * Nothing is written before the lock is ours, so giving up loses nothing.
+ */
 int front_ensure_tx(front_writer *w)
 {
 	lg_error err;
+	long pause_ms = BUSY_BACKOFF_MIN_MS;
+	double until_s = mono_s() + (double)w->cfg->busy_wait_ms / 1000.0;
+	int rc, tries = 0;
 
 	if (w->in_tx)
 		return 0;
-	lg_error_init(&err);
-	if (ledger_begin(w->lg, &err) != 0) {
+	if (w->busy_batch)
+		return -1;
+	for (;;) {
+		lg_error_init(&err);
+		rc = ledger_begin(w->lg, &err);
+		tries++;
+		if (rc != LG_EBUSY || mono_s() >= until_s)
+			break;
+		struct timespec ts = { 0, pause_ms * 1000000L };
+		nanosleep(&ts, NULL);
+		pause_ms = pause_ms * 2 > BUSY_BACKOFF_MAX_MS ? BUSY_BACKOFF_MAX_MS : pause_ms * 2;
+	}
+	if (rc == LG_EBUSY) {
+		w->busy_batch = 1;
+		pthread_mutex_lock(&w->m->mu);
+		w->m->busy_batches++;
+		pthread_mutex_unlock(&w->m->mu);
+		fprintf(stderr, "clearbook: serve: another process held the database for "
+		        "%ld ms (%d tries); this batch is answered 503 retry\n",
+		        w->cfg->busy_wait_ms, tries);
+		return -1;
+	}
+	if (rc) {
 		fprintf(stderr, "clearbook: serve: %s\n", err.msg);
 		return -1;
 	}
@@ -460,7 +493,9 @@ static void expire_holds(front_writer *w)
 	w->last_expire = w->now;
 	lg_error_init(&err);
 	if (ledger_hold_expire(w->lg, &n, &err) != 0) {
-		fprintf(stderr, "clearbook: serve: expiring holds: %s\n", err.msg);
+		/* another writer holds the lock: the next second tries again */
+		if (err.code != LG_EBUSY)
+			fprintf(stderr, "clearbook: serve: expiring holds: %s\n", err.msg);
 		return;
 	}
 	if (n == 0 || front_ensure_tx(w) != 0)
@@ -572,6 +607,8 @@ static void run_op(front_writer *w, front_op *op)
 static void run_batch(front_writer *w, front_op *list)
 {
 	double start_s = mono_s();
+
+	w->busy_batch = 0;
 
 	for (front_op *op = list; op; op = op->next) {
 		op->status = 0;
@@ -705,6 +742,8 @@ int front_writer_start(front_writer **out, ledger *lg, const front_config *cfg,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_done, NULL);
+	/* SQLite's busy handler waits one step; front_ensure_tx does the rest */
+	sqlite3_busy_timeout(w->db, BUSY_STEP_MS);
 	set_clock(w);
 	rc = recover_holds(w, err);
 	if (!rc) {
