@@ -187,6 +187,10 @@ typedef struct front_purchase {
 } front_purchase;
 /* 1 found, 0 absent, -1 error. */
 int front_purchase_load(front_db *d, const char *id, front_purchase *out);
+/* Whether `customer` has bought from `merchant` (any purchase the front
+ * recorded, held or refunded included): 1 yes, 0 no, -1 error.  A merchant
+ * sees the wallets of its own customers only. */
+int front_customer_of(front_db *d, const char *merchant, const char *customer);
 /* A new JSON object (caller owns) describing the purchase. */
 void *front_purchase_json(const front_purchase *p);
 /* A wallet's balance as the customer sees it (credit balance positive):
