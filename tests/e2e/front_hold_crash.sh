@@ -1,5 +1,5 @@
 #!/bin/sh
-# front_hold_crash.sh - captures and voids under repeated SIGKILL: every
+# front_hold_crash.sh - captures, voids and refunds under repeated SIGKILL: every
 # request, answered or not, gets one answer and has one effect on retry;
 # every acknowledged capture is in the journal once.
 # The client is tests/front/test_hold_crash.py (python3, standard library).

@@ -1,7 +1,8 @@
-"""test_hold_crash.py SCRATCH_DIR - captures and voids survive SIGKILL
-with their idempotency records.
+"""test_hold_crash.py SCRATCH_DIR - captures, voids and refunds survive
+SIGKILL with their idempotency records.
 
-A stream of captures (in full and in part) and voids of holds, each under
+A stream of captures (in full and in part) and voids of holds, and partial
+refunds of completed purchases, each under
 its own Idempotency-Key, is sent by 16 clients while the server is killed
 with SIGKILL again and again; after each kill the server restarts and every
 request is sent again, answered or not.  Then:
@@ -11,6 +12,7 @@ request is sent again, answered or not.  Then:
   answers each with 200 and the status the request asked for;
 - every acknowledged capture is in the journal once, with the amount asked
   for, and its fee once; a void left no commit and a capture no void;
+  every refund is there once;
 - verify passes, no hold is left open and each wallet equals its top-up
   less what was captured from it.
 
@@ -42,15 +44,30 @@ HOLD_MINOR = 100  # each hold is 1.00 CNY
 S = {}
 
 
+REFUND_MINOR = 30
+
+
 def plan_for(i):
-    """The request that ends hold i: (path suffix, body, captured minor)."""
-    k = i % 3
+    """The request for purchase i: (kind, body, minor it takes from the
+    wallet in the end).  Purchases i % 4 == 3 are completed and refunded in
+    part; the others are holds."""
+    k = i % 4
     if k == 0:
         return "capture", None, HOLD_MINOR
     if k == 1:
         part = 1 + (i * 7) % 99
         return "capture", {"amount": "0.%02d" % part}, part
-    return "void", None, 0
+    if k == 2:
+        return "void", None, 0
+    return "refund", {"amount": "0.%02d" % REFUND_MINOR}, HOLD_MINOR - REFUND_MINOR
+
+
+def request_of(i):
+    kind, body, _ = plan_for(i)
+    pid = S["holds"][i]
+    if kind == "refund":
+        return "/v1/refunds", dict(body, purchase_id=pid)
+    return "/v1/purchases/%s/%s" % (pid, kind), body
 
 
 def test_start():
@@ -67,7 +84,7 @@ def test_start():
             r = c.post("/v1/purchases", {
                 "order_id": "h-%d" % i, "customer": CUSTOMERS[i % 5],
                 "merchant": "m1", "amount": "1.00", "asset": "CNY",
-                "capture": False}, "hold-%d" % i)
+                "capture": plan_for(i)[0] == "refund"}, "hold-%d" % i)
             check(r.status == 201, "hold %d: %r" % (i, r))
             holds[i] = r.json["purchase"]["id"]
         c.close()
@@ -95,10 +112,9 @@ def one_round(rnd, kill_after):
     def worker(t):
         c = Client(srv.port, *S["key"])
         for i in order[t::THREADS]:
-            path, body, _ = plan_for(i)
+            path, body = request_of(i)
             try:
-                r = c.post("/v1/purchases/%s/%s" % (S["holds"][i], path),
-                           body, "end-%d" % i)
+                r = c.post(path, body, "end-%d" % i)
             except (OSError, http.client.HTTPException):
                 return  # killed
             with lock:
@@ -121,7 +137,7 @@ def one_round(rnd, kill_after):
     return got[0]
 
 
-def test_kills_during_captures_and_voids():
+def test_kills_during_captures_voids_and_refunds():
     rng = random.Random(7)
     interrupted = 0
     for rnd in range(KILLS):
@@ -146,9 +162,13 @@ def test_every_request_has_one_answer():
                   "round %d: %d %s\nround %d: %d %s" % (
                       i, first[0], first[1], first[2][:300], a[0], a[1],
                       a[2][:300]))
-        check(first[1] == 200, "request %d: %d %s" % (i, first[1], first[2][:300]))
-        want = "captured" if path == "capture" else "voided"
+        check(first[1] == (201 if path == "refund" else 200),
+              "request %d: %d %s" % (i, first[1], first[2][:300]))
+        want = {"capture": "captured", "void": "voided", "refund": "completed"}[path]
         check('"status":"%s"' % want in first[2], "request %d: %s" % (i, first[2]))
+        if path == "refund":
+            check('"refunded":"0.%02d"' % REFUND_MINOR in first[2],
+                  "request %d refunded other than asked: %s" % (i, first[2]))
         if path == "capture":
             check('"captured":"%d.%02d"' % (minor // 100, minor % 100) in first[2],
                   "request %d captured other than %d: %s" % (i, minor, first[2]))
@@ -160,6 +180,20 @@ def test_the_journal_holds_each_end_once():
     try:
         for i, pid in enumerate(S["holds"]):
             path, _, minor = plan_for(i)
+            if path == "refund":
+                n = con.execute("SELECT count(*) FROM front_refunds WHERE"
+                                " purchase_id = ?", (pid,)).fetchone()[0]
+                rows = con.execute("SELECT count(*) FROM transactions WHERE"
+                                   " json_extract(meta, '$.purchase') = ? AND"
+                                   " json_extract(meta, '$.front') = 'refund'",
+                                   (pid,)).fetchone()[0]
+                check(n == 1 and rows == 1, "purchase %s: %d refund rows, %d refund "
+                      "transactions" % (pid, n, rows))
+                row = con.execute("SELECT status, refunded_minor FROM front_purchases"
+                                  " WHERE id = ?", (pid,)).fetchone()
+                check(row == ("completed", str(REFUND_MINOR)), "purchase %s: %r"
+                      % (pid, row))
+                continue
             ends = con.execute(
                 "SELECT e.id, e.kind FROM transactions e JOIN transactions h"
                 " ON e.ref_seq = h.seq WHERE h.id = ?", (pid,)).fetchall()
@@ -205,5 +239,5 @@ def test_the_journal_holds_each_end_once():
           "commits in the journal other than the captures asked for")
 
 
-run([test_start, test_kills_during_captures_and_voids,
+run([test_start, test_kills_during_captures_voids_and_refunds,
      test_every_request_has_one_answer, test_the_journal_holds_each_end_once])
