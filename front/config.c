@@ -39,8 +39,6 @@ static void defaults(front_config *cfg)
 	cfg->fx_quote_ttl_s = 60;
 	cfg->clock_skew_s = 300;
 	cfg->busy_wait_ms = 2000;
-	cfg->yield_ms = 30;
-	cfg->yield_every_ms = 300;
 	cfg->key_rate_per_s = 5000;
 	cfg->key_burst = 10000;
 	cfg->addr_rate_per_s = 20000;
@@ -97,8 +95,6 @@ static int server_key(struct load_ctx *lc, const char *name, const char *value)
 		{ "fx_quote_ttl_s", offsetof(front_config, fx_quote_ttl_s), 1, 86400 },
 		{ "clock_skew_s", offsetof(front_config, clock_skew_s), 1, 3600 },
 		{ "busy_wait_ms", offsetof(front_config, busy_wait_ms), 0, 60000 },
-		{ "yield_ms", offsetof(front_config, yield_ms), 0, 999 },
-		{ "yield_every_ms", offsetof(front_config, yield_every_ms), 10, 60000 },
 	};
 	long v;
 

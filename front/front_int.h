@@ -75,7 +75,6 @@ typedef struct front_config {
 	long hold_timeout_s, hold_timeout_max_s, fx_quote_ttl_s;
 	long clock_skew_s;
 	long busy_wait_ms;  /* longest wait for another writer's lock, per batch */
-	long yield_ms, yield_every_ms; /* lock left free for other processes */
 	long key_rate_per_s, key_burst, addr_rate_per_s, addr_burst;
 	unsigned default_fee_bps;
 	char default_tier[FRONT_NAME_MAX];
@@ -222,7 +221,6 @@ typedef struct front_metrics {
 	long queue_depth;
 	double writer_ops_s, writer_commit_s; /* where the writer's time goes */
 	unsigned long long busy_batches;    /* batches refused: another writer */
-	unsigned long long yields;          /* pauses left to other processes */
 } front_metrics;
 
 /* --- the writer (writer.c) ---------------------------------------------- */

@@ -259,8 +259,6 @@ static char *metrics_text(front_metrics *m, size_t *len)
 	OUT("clearbook_front_commit_batch_size_count %llu\n", m->batches);
 	OUT("# TYPE clearbook_front_busy_batches_total counter\n"
 	    "clearbook_front_busy_batches_total %llu\n", m->busy_batches);
-	OUT("# TYPE clearbook_front_writer_yields_total counter\n"
-	    "clearbook_front_writer_yields_total %llu\n", m->yields);
 	pthread_mutex_unlock(&m->mu);
 #undef OUT
 	FRONT_ASSERT(n < cap);

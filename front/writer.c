@@ -28,9 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 /* --- small helpers ------------------------------------------------------ */
 
@@ -577,88 +575,6 @@ fail:
 	return lg_error_set(err, LG_EIO, "recovering holds failed");
 }
 
-/* --- other processes ------------------------------------------------------ */
-
-/*
- * Under steady load the writer is nearly always inside a transaction, and
- * SQLite gives the lock to no one in particular: another process waiting
- * for it (the nightly job, `clearbook post`) polls every 100 ms at most and
- * would almost never find it free.  So while another process has the
- * database open, the writer leaves the lock free for yield_ms after every
- * yield_every_ms of work without a pause of its own.  Alone, it never
- * pauses.  Every connection to a WAL database holds a shared POSIX lock on
- * byte 128 of its -shm file for as long as it is open, which
- * /proc/locks lists with the holder's pid.
- */
-static void note_shm(front_writer *w)
-{
-	const char *path = sqlite3_db_filename(w->db, "main");
-	char shm[FRONT_PATH_MAX + 8];
-	struct stat st;
-
-	w->shm_ino = 0;
-	if (!path || strlen(path) >= FRONT_PATH_MAX)
-		return;
-	snprintf(shm, sizeof shm, "%s-shm", path);
-	if (stat(shm, &st) == 0)
-		w->shm_ino = (unsigned long)st.st_ino;
-}
-
-static int others_open(const front_writer *w)
-{
-	char line[256];
-	long me = (long)getpid(), n = 0;
-	int found = 0;
-	FILE *f;
-
-	if (!w->shm_ino || !(f = fopen("/proc/locks", "r")))
-		return 0;
-	while (!found && n++ < PROC_LOCKS_LINES_MAX && fgets(line, sizeof line, f)) {
-		char kind[16], dev[64];
-		long pid;
-		unsigned long ino, start;
-		const char *p = strstr(line, "ADVISORY");
-		/* "1: POSIX  ADVISORY  READ 4321 fe:00:5310758 128 128" */
-		if (!p || sscanf(p, "ADVISORY %15s %ld %63[0-9a-f:] %lu", kind, &pid, dev,
-		                 &start) != 4)
-			continue;
-		const char *colon = strrchr(dev, ':');
-		if (!colon)
-			continue;
-		ino = strtoul(colon + 1, NULL, 10);
-		found = ino == w->shm_ino && start == 128 && pid != me;
-	}
-	fclose(f);
-	return found;
-}
-
-static void yield_to_others(front_writer *w)
-{
-	double now_s = mono_s();
-
-	if (w->cfg->yield_ms <= 0)
-		return;
-	/* the queue ran dry for a while: the lock was free anyway */
-	if (now_s - w->batch_end_s >= (double)w->cfg->yield_ms / 1000.0)
-		w->last_gap_s = now_s;
-	if (now_s - w->last_gap_s < (double)w->cfg->yield_every_ms / 1000.0)
-		return;
-	if (now_s - w->others_checked_s >= OTHERS_CHECK_S) {
-		if (!w->shm_ino)
-			note_shm(w);
-		w->others = others_open(w);
-		w->others_checked_s = now_s;
-	}
-	if (!w->others)
-		return;
-	struct timespec ts = { 0, w->cfg->yield_ms * 1000000L };
-	nanosleep(&ts, NULL);
-	w->last_gap_s = mono_s();
-	pthread_mutex_lock(&w->m->mu);
-	w->m->yields++;
-	pthread_mutex_unlock(&w->m->mu);
-}
-
 /* --- the thread and the queue ----------------------------------------- */
 
 static void run_op(front_writer *w, front_op *op)
@@ -788,9 +704,7 @@ static void *writer_main(void *arg)
 			expire_holds(w);
 		if (!list)
 			continue;
-		yield_to_others(w);
 		run_batch(w, list);
-		w->batch_end_s = mono_s();
 		pthread_mutex_lock(&w->mu);
 		for (front_op *op = list, *next; op; op = next) {
 			next = op->next;

@@ -23,8 +23,6 @@
 #define BUSY_STEP_MS 50
 #define BUSY_BACKOFF_MIN_MS 5
 #define BUSY_BACKOFF_MAX_MS 200
-#define OTHERS_CHECK_S 0.5      /* how often to look for other processes */
-#define PROC_LOCKS_LINES_MAX 100000
 
 struct mirror_slot {
 	char code[LG_CODE_MAX + 1];
@@ -52,9 +50,6 @@ struct front_writer {
 	/* owned by the writer thread alone */
 	int in_tx;
 	int busy_batch;            /* the lock stayed taken: fail the batch fast */
-	unsigned long shm_ino;     /* the database's -shm file, 0 if unknown */
-	int others;                /* another process has the database open */
-	double others_checked_s, last_gap_s, batch_end_s;
 	front_op *pending[2 * 100000 + 16]; /* ops of the open transaction */
 	long pending_n;
 	struct mirror_slot *mirror;
