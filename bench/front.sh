@@ -11,11 +11,21 @@
 # /metrics), then `clearbook verify` and the wallet-sum check: the wallets
 # fell by exactly 0.01 per acknowledged purchase.
 #
+# Baseline, same run: the same number of purchase transactions (the same
+# postings, ids, memos and metadata the front writes) posted by `clearbook
+# post` from JSON Lines into a copy of the same ledger: one process, one
+# database transaction, no HTTP, signatures or per-batch fsync.  The ratio
+# front / post says what serving them one by one over HTTP costs.  Figures
+# go to $BENCH_RESULTS through bench/lib.sh: front_purchases (purchases/s
+# at 64 connections, against the post baseline), front_p99_ms and
+# front_batch_mean (no baseline).
+#
 #   BENCH_FRONT_SECONDS   wrk duration (default 10)
 #   BENCH_FRONT_CONNS     connections (default 64)
 #   BENCH_DIR             scratch folder (default out/bench-front)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 dir=${BENCH_DIR:-$root/out/bench-front}
 secs=${BENCH_FRONT_SECONDS:-10}
 conns=${BENCH_FRONT_CONNS:-64}
@@ -29,7 +39,8 @@ unset CLEARBOOK_NOW
 
 command -v wrk >/dev/null || { echo "bench/front.sh: wrk is not installed" >&2; exit 69; }
 mkdir -p "$dir"
-rm -f "$dir"/front.db* "$dir"/reqs.* "$dir"/wrk.out "$dir"/serve.log
+rm -f "$dir"/front.db* "$dir"/base.db* "$dir"/reqs.* "$dir"/wrk.out "$dir"/serve.log \
+	"$dir"/baseline.*
 
 # --- the ledger: 1,000 wallets of 10,000.00 CNY -----------------------------
 "$cb" init >/dev/null
@@ -44,6 +55,8 @@ while [ $i -lt $customers ]; do
 done >"$dir/topups.jsonl"
 "$cb" post "$dir/topups.jsonl" >/dev/null
 "$cb" apikey add m1 >"$dir/key.txt"
+# the baseline's ledger: the same state, before any purchase
+"$cb" backup "$dir/base.db" >/dev/null
 key_id=$(sed -n 's/^key_id=//p' "$dir/key.txt")
 secret=$(sed -n 's/^secret=//p' "$dir/key.txt")
 cat >"$dir/front.ini" <<EOF2
@@ -126,6 +139,8 @@ done
 wrk -t $threads -c "$conns" -d "${secs}s" --latency -s "$dir/front.lua" \
 	"http://127.0.0.1:$port" -- "$dir" "$key_id" >"$dir/wrk.out"
 metrics=$(python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$port/metrics').read().decode())")
+# the server's CPU seconds (user + system) over its life, wrk's run nearly all
+cpu_front=$(awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$pid/stat")
 kill -TERM $pid
 rc=0
 wait $pid || rc=$?
@@ -150,6 +165,7 @@ awk -v c="$created" -v d="$dur" -v p99="$p99" -v p50="$p50" -v bs="$bsum" -v bc=
 	printf "  mean batch       %10.1f requests per commit (%d commits)\n", (bc > 0 ? bs / bc : 0), bc
 }'
 echo "  writer time      ${w_req} s handling requests, ${w_commit} s committing"
+echo "  server CPU       ${cpu_front} s (user + system, whole run)"
 
 # --- the books ------------------------------------------------------------------
 "$cb" verify
@@ -158,7 +174,9 @@ echo "  writer time      ${w_req} s handling requests, ${w_commit} s committing"
 committed=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM front_purchases').fetchone()[0])" "$dir/front.db")
 spent=$("$cb" balance liabilities:wallets --format csv |
 	awk -F, '$1 == "liabilities:wallets" { gsub(/-/, "", $3); print $3 }')
-want=$(awk -v c="$committed" -v n=$customers 'BEGIN { printf "%.2f", n * 10000 - c * 0.01 }')
+want=$(awk -v c="$committed" -v n=$customers 'BEGIN {
+	m = n * 1000000 - c   # minor units, integers all the way
+	printf "%d.%02d", int(m / 100), m % 100 }')
 if [ "$spent" = "$want" ] && [ "$committed" -ge "$created" ] &&
 	[ "$committed" -le $((created + conns)) ]; then
 	echo "wallets: $spent CNY = 10,000,000.00 - $committed x 0.01 ($created acknowledged, $((committed - created)) in flight when wrk stopped): ok"
@@ -166,3 +184,37 @@ else
 	echo "wallets: $spent CNY; $committed purchases committed imply $want; $created acknowledged" >&2
 	exit 1
 fi
+
+# --- the baseline: the same purchases through clearbook post ---------------------
+# Lines like the front's: the same accounts, memo, metadata and id length.
+awk -v n="$created" -v c=$customers 'BEGIN {
+	for (i = 0; i < n; i++)
+		printf "{\"id\":\"pu_%020d\",\"date\":\"2026-11-24\",\"memo\":\"purchase m1 order b-%d\",\"meta\":{\"front\":\"purchase\",\"customer\":\"b%d\"},\"postings\":[{\"account\":\"liabilities:wallets:b%d\",\"amount\":\"0.01\"},{\"account\":\"liabilities:merchants:m1:payable\",\"amount\":\"-0.01\"}]}\n", i, i, i % c, i % c
+}' >"$dir/baseline.jsonl"
+# three runs on fresh copies of the ledger; the median run's figures
+tv() { sed -n "s/^[[:space:]]*$1: //p" "$dir/baseline.time"; }
+walls= cpus= peaks=
+for k in 1 2 3; do
+	cp "$dir/base.db" "$dir/baseline.$k.db"
+	/usr/bin/time -v "$cb" --db "$dir/baseline.$k.db" post "$dir/baseline.jsonl" >/dev/null 2>"$dir/baseline.time"
+	walls="$walls $(tv 'Elapsed (wall clock) time (h:mm:ss or m:ss)' | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.3f", s }')"
+	cpus="$cpus $(awk -v u="$(tv 'User time (seconds)')" -v s="$(tv 'System time (seconds)')" 'BEGIN { printf "%.2f", u + s }')"
+	peaks="$peaks $(tv 'Maximum resident set size (kbytes)')"
+	rm -f "$dir/baseline.$k.db"*
+done
+# shellcheck disable=SC2086
+b_wall=$(bench_median $walls)
+# shellcheck disable=SC2086
+b_cpu=$(bench_median $cpus)
+# shellcheck disable=SC2086
+b_peak=$(bench_median $peaks)
+rate=$(awk -v c="$created" -v d="$dur" 'BEGIN { printf "%.0f", c / (d / 1e6) }')
+b_rate=$(awk -v c="$created" -v s="$b_wall" 'BEGIN { printf "%.0f", (s > 0 ? c / s : 0) }')
+ratio=$(bench_ratio "$rate" "$b_rate")
+echo "baseline: clearbook post of the same $created purchases (median of 3): ${b_wall} s wall, ${b_cpu} s CPU, $b_rate purchases/s, peak $b_peak KiB"
+echo "  front / post     ${ratio}x   (CPU per purchase: front $(awk -v s="$cpu_front" -v c="$created" 'BEGIN { printf "%.1f", s * 1e6 / c }') us, post $(awk -v s="$b_cpu" -v c="$created" 'BEGIN { printf "%.1f", s * 1e6 / c }') us)"
+p99_ms=$(awk -v p="$p99" 'BEGIN { printf "%.2f", p / 1000 }')
+bmean=$(awk -v s="$bsum" -v c="$bcount" 'BEGIN { printf "%.1f", (c > 0 ? s / c : 0) }')
+bench_record front_purchases "$rate" "purchases/s" "clearbook post, same purchases" "$b_rate" "$ratio" "$created"
+bench_record front_p99_ms "$p99_ms" ms - - - "$created"
+bench_record front_batch_mean "$bmean" "requests/commit" - - - "$created"

@@ -378,8 +378,22 @@ static int step_import(struct night *n)
 }
 
 /* --- payment statuses --------------------------------------------------- */
-int clr_apply_payment_statuses(ledger *lg, const char *date, long *rejected_out,
-                               lg_error *err)
+/* A rejected payout as read, before anything is written. */
+struct rejected_payout {
+	char e2e[LG_ID_MAX + 1], tx_id[LG_ID_MAX + 1], reason[768];
+	char asset[LG_ASSET_CODE_MAX + 1];
+	long long seq;
+	amount_minor_t amount;
+	int scale;
+};
+#define CLR_REJECTED_MAX 100000 /* RJCT statuses handled in one night */
+
+/* Reads every rejected payout first and only then reverses them: a write
+ * while the SELECT is still open would try to upgrade its read snapshot,
+ * which SQLite refuses at once (busy, no waiting) as soon as another
+ * process (the front) has committed since the SELECT began. */
+static int read_rejected(ledger *lg, struct rejected_payout **out, long *n_out,
+                         lg_error *err)
 {
 	static const char sql[] =
 		"SELECT s.orig_end_to_end_id, s.status, COALESCE(s.reason_code, ''),"
@@ -390,39 +404,75 @@ int clr_apply_payment_statuses(ledger *lg, const char *date, long *rejected_out,
 		" JOIN postings p ON p.tx_seq = t.seq AND p.idx = 0"
 		" JOIN accounts a ON a.id = p.account_id JOIN assets x ON x.code = a.asset"
 		" WHERE s.status = 'RJCT' ORDER BY s.id";
+	struct rejected_payout *v = NULL;
 	sqlite3_stmt *st;
+	long n = 0, cap = 0;
 	int rc, step;
 
-	*rejected_out = 0;
-	rc = clr_schema(lg, err);
-	if (!rc)
-		rc = clr_prepare(lg, sql, &st, err);
+	*out = NULL;
+	*n_out = 0;
+	rc = clr_prepare(lg, sql, &st, err);
 	if (rc)
 		return rc;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *e2e = (const char *)sqlite3_column_text(st, 0);
-		const char *code = (const char *)sqlite3_column_text(st, 2);
 		const char *text = (const char *)sqlite3_column_text(st, 3);
-		const char *tx_id = (const char *)sqlite3_column_text(st, 4);
-		char reason[768];
-		int now = 0;
-		snprintf(reason, sizeof reason, "payout %s rejected by the bank in pain.002"
-		         " (%s%s%s); reversed, the merchant's payable is owed again", e2e,
-		         code, text[0] ? ": " : "", text);
-		rc = clr_reverse_once(lg, tx_id, reason, date, &now, err);
-		if (!rc)
-			rc = clr_break_add(lg, NULL, date, "bank", "payout-rejected", 0,
-			                   sqlite3_column_int64(st, 5), tx_id,
-			                   amount_decode(sqlite3_column_blob(st, 6)),
-			                   (const char *)sqlite3_column_text(st, 7),
-			                   sqlite3_column_int(st, 8), 0, reason, "", err);
-		if (rc)
-			break;
-		*rejected_out += now;
+		struct rejected_payout *r;
+		if (n == cap) {
+			long ncap = cap ? cap * 2 : 16;
+			void *p = ncap <= CLR_REJECTED_MAX ? realloc(v, (size_t)ncap * sizeof *v)
+			                                   : NULL;
+			if (!p) {
+				rc = lg_error_set(err, LG_EINTERNAL, "too many rejected payouts "
+				                  "(at most %d) or out of memory", CLR_REJECTED_MAX);
+				break;
+			}
+			v = p;
+			cap = ncap;
+		}
+		r = &v[n++];
+		snprintf(r->e2e, sizeof r->e2e, "%s", sqlite3_column_text(st, 0));
+		snprintf(r->reason, sizeof r->reason, "payout %s rejected by the bank in "
+		         "pain.002 (%s%s%s); reversed, the merchant's payable is owed again",
+		         r->e2e, sqlite3_column_text(st, 2), text[0] ? ": " : "", text);
+		snprintf(r->tx_id, sizeof r->tx_id, "%s", sqlite3_column_text(st, 4));
+		r->seq = sqlite3_column_int64(st, 5);
+		r->amount = amount_decode(sqlite3_column_blob(st, 6));
+		snprintf(r->asset, sizeof r->asset, "%s", sqlite3_column_text(st, 7));
+		r->scale = sqlite3_column_int(st, 8);
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = clr_sql_error(lg, err, "reading payment statuses");
 	sqlite3_finalize(st);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n_out = n;
+	return LG_OK;
+}
+
+int clr_apply_payment_statuses(ledger *lg, const char *date, long *rejected_out,
+                               lg_error *err)
+{
+	struct rejected_payout *v = NULL;
+	long n = 0;
+	int rc;
+
+	*rejected_out = 0;
+	rc = clr_schema(lg, err);
+	if (!rc)
+		rc = read_rejected(lg, &v, &n, err);
+	for (long i = 0; !rc && i < n; i++) {
+		int now = 0;
+		rc = clr_reverse_once(lg, v[i].tx_id, v[i].reason, date, &now, err);
+		if (!rc)
+			rc = clr_break_add(lg, NULL, date, "bank", "payout-rejected", 0, v[i].seq,
+			                   v[i].tx_id, v[i].amount, v[i].asset, v[i].scale, 0,
+			                   v[i].reason, "", err);
+		*rejected_out += now;
+	}
+	free(v);
 	return rc;
 }
 

@@ -38,6 +38,7 @@ static void defaults(front_config *cfg)
 	cfg->hold_timeout_max_s = 30 * 86400;
 	cfg->fx_quote_ttl_s = 60;
 	cfg->clock_skew_s = 300;
+	cfg->busy_wait_ms = 2000;
 	cfg->key_rate_per_s = 5000;
 	cfg->key_burst = 10000;
 	cfg->addr_rate_per_s = 20000;
@@ -93,6 +94,7 @@ static int server_key(struct load_ctx *lc, const char *name, const char *value)
 		{ "hold_timeout_max_s", offsetof(front_config, hold_timeout_max_s), 1, 366L * 86400 },
 		{ "fx_quote_ttl_s", offsetof(front_config, fx_quote_ttl_s), 1, 86400 },
 		{ "clock_skew_s", offsetof(front_config, clock_skew_s), 1, 3600 },
+		{ "busy_wait_ms", offsetof(front_config, busy_wait_ms), 0, 60000 },
 	};
 	long v;
 

@@ -74,6 +74,7 @@ typedef struct front_config {
 	long connections_max, connections_per_addr_max, connection_timeout_s;
 	long hold_timeout_s, hold_timeout_max_s, fx_quote_ttl_s;
 	long clock_skew_s;
+	long busy_wait_ms;  /* longest wait for another writer's lock, per batch */
 	long key_rate_per_s, key_burst, addr_rate_per_s, addr_burst;
 	unsigned default_fee_bps;
 	char default_tier[FRONT_NAME_MAX];
@@ -186,6 +187,10 @@ typedef struct front_purchase {
 } front_purchase;
 /* 1 found, 0 absent, -1 error. */
 int front_purchase_load(front_db *d, const char *id, front_purchase *out);
+/* Whether `customer` has bought from `merchant` (any purchase the front
+ * recorded, held or refunded included): 1 yes, 0 no, -1 error.  A merchant
+ * sees the wallets of its own customers only. */
+int front_customer_of(front_db *d, const char *merchant, const char *customer);
 /* A new JSON object (caller owns) describing the purchase. */
 void *front_purchase_json(const front_purchase *p);
 /* A wallet's balance as the customer sees it (credit balance positive):
@@ -215,6 +220,7 @@ typedef struct front_metrics {
 	unsigned long long batch_buckets[8];
 	long queue_depth;
 	double writer_ops_s, writer_commit_s; /* where the writer's time goes */
+	unsigned long long busy_batches;    /* batches refused: another writer */
 } front_metrics;
 
 /* --- the writer (writer.c) ---------------------------------------------- */

@@ -257,6 +257,8 @@ static char *metrics_text(front_metrics *m, size_t *len)
 	OUT("clearbook_front_writer_seconds_total{phase=\"requests\"} %.6f\n", m->writer_ops_s);
 	OUT("clearbook_front_writer_seconds_total{phase=\"commit\"} %.6f\n", m->writer_commit_s);
 	OUT("clearbook_front_commit_batch_size_count %llu\n", m->batches);
+	OUT("# TYPE clearbook_front_busy_batches_total counter\n"
+	    "clearbook_front_busy_batches_total %llu\n", m->busy_batches);
 	pthread_mutex_unlock(&m->mu);
 #undef OUT
 	FRONT_ASSERT(n < cap);
@@ -492,7 +494,8 @@ static enum MHD_Result get_purchase(struct server *s, struct MHD_Connection *c,
 }
 
 static enum MHD_Result get_balance(struct server *s, struct MHD_Connection *c,
-                                   struct request *r, const char *customer)
+                                   struct request *r, const front_key *k,
+                                   const char *customer)
 {
 	const char *asset = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "asset");
 	char base[LG_CODE_MAX + 1], code[LG_CODE_MAX + 1];
@@ -510,8 +513,18 @@ static enum MHD_Result get_balance(struct server *s, struct MHD_Connection *c,
 	front_account_for(&s->cfg, base, asset ? asset : s->cfg.home_asset, code,
 	                  sizeof code);
 	h = pool_take(&s->pool);
-	found = front_balance_read(&h->fdb, code, &b);
+	/* Privacy: a wallet's balance is for the merchants the customer bought
+	 * from.  Asked before the wallet is looked up, so that the answer tells
+	 * nobody else whether the customer exists. */
+	found = front_customer_of(&h->fdb, k->merchant, customer);
+	if (found == 1)
+		found = front_balance_read(&h->fdb, code, &b);
+	else if (found == 0)
+		found = -2;
 	pool_give(&s->pool, h);
+	if (found == -2)
+		return fail(s, c, r, 403, "not_yours", "customer has no purchase with this "
+		            "merchant", 0);
 	if (found < 0)
 		return fail(s, c, r, 503, "retry", "the database is busy; try again", 1);
 	if (!found)
@@ -636,7 +649,7 @@ static enum MHD_Result dispatch(struct server *s, struct MHD_Connection *c,
 	if (kind == -1)
 		return get_purchase(s, c, r, &a.key, id);
 	if (kind == -2)
-		return get_balance(s, c, r, id);
+		return get_balance(s, c, r, &a.key, id);
 	return post_op(s, c, r, &a.key, kind, id);
 }
 

@@ -1,8 +1,9 @@
 /*
  * settle.c - the write requests after a purchase, in the writer thread:
  * refunds (never more than was captured), FX quotes, and the end of a hold
- * (capture in full or in part, void), whose ledger side runs in a database
- * transaction of its own before the bookkeeping joins the next group.
+ * (capture in full or in part, void).  Each runs inside the group
+ * transaction like a purchase: the hold's end in the ledger, the fee, the
+ * purchase's new status and the idempotency record commit together.
  */
 #include "writer_int.h"
 
@@ -304,9 +305,9 @@ int front_settle_capture(front_writer *w, front_purchase *p, amount_minor_t capt
 	return front_purchase_update(w, p);
 }
 
-/* Checks a capture or void against the purchase, outside any transaction
- * (the writer is the only one to change purchases): 0 go on, 1 answered,
- * -1 error. */
+/* Checks a capture or void against the purchase, inside the group
+ * transaction (the writer is the only one to change purchases): 0 go on,
+ * 1 answered, -1 error. */
 static int hold_end_check(front_writer *w, front_op *op, front_purchase *p,
                           amount_minor_t *amt)
 {
@@ -350,67 +351,50 @@ void front_do_hold_end(front_writer *w, front_op *op)
 	char wallet[LG_CODE_MAX + 1], base[LG_CODE_MAX + 1], text[AMOUNT_TEXT_MAX];
 	const char *wallets[1] = { wallet };
 	front_purchase p;
+	front_balance *b;
 	amount_minor_t amt = 0;
 	lg_error err;
 	int rc, capture = op->kind == FRONT_OP_CAPTURE;
 
-	front_flush(w); /* the hold's end is a database transaction of its own */
-	rc = front_idem_check(w, op);
-	if (rc)
-		goto answered;
 	rc = hold_end_check(w, op, &p, &amt);
+	if (rc < 0)
+		goto fail;
 	if (rc)
-		goto answered;
-	amount_format(amt, p.scale, text, sizeof text);
-	lg_error_init(&err);
-	rc = capture ? ledger_hold_commit(w->lg, p.id, text, NULL, &err)
-	             : ledger_hold_void(w->lg, p.id, NULL, &err);
-	if (rc && rc != LG_EDATA && rc != LG_ENOINPUT) {
-		fprintf(stderr, "clearbook: serve: %s\n", err.msg);
-		front_op_error(op, 503, "retry", "the hold could not be ended; try again");
-		return;
-	}
-	if (front_ensure_tx(w) != 0) {
-		/* the hold ended; recover_holds finishes the bookkeeping at start */
-		front_op_error(op, 503, "retry", "the database is not available; try again");
-		return;
-	}
-	if (rc) {
-		front_ledger_refusal(op, &err);
-		front_finish(w, op);
-		return;
-	}
+		goto done;
 	snprintf(base, sizeof base, "liabilities:wallets:%s", p.customer);
 	front_account_for(w->cfg, base, p.asset, wallet, sizeof wallet);
+	if (!front_mirror_get(w, wallet)) /* before the hold's end moves it */
+		goto fail;
+	amount_format(amt, p.scale, text, sizeof text);
+	lg_error_init(&err);
+	rc = capture ? ledger_hold_commit_in_tx(w->lg, p.id, text, NULL, &err)
+	             : ledger_hold_void_in_tx(w->lg, p.id, NULL, &err);
+	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
+		front_ledger_refusal(op, &err);
+		goto done;
+	}
+	if (rc) {
+		front_abort_tx(w, op, err.msg);
+		return;
+	}
 	if (capture) {
 		rc = front_settle_capture(w, &p, amt);
 	} else {
 		snprintf(p.status, sizeof p.status, "voided");
 		rc = front_purchase_update(w, &p);
 	}
-	if (rc) {
-		front_abort_tx(w, op, "a database step of a capture or void failed");
-		return;
-	}
-	/* the hold's own transaction committed: the balances table is current */
+	if (rc)
+		goto fail;
+	/* The hold lowered `available` by all of it; its end gives back what
+	 * was not captured and posts what was. */
+	b = front_mirror_get(w, wallet);
+	FRONT_ASSERT(b != NULL); /* read before the hold's end */
+	b->posted -= capture ? amt : 0;
+	b->available += p.amount - (capture ? amt : 0);
 	front_answer_purchase(w, op, 200, &p, wallets, 1);
+done:
 	front_finish(w, op);
 	return;
-answered:
-	if (rc < 0) {
-		front_op_error(op, 503, "retry", "the database is not available; try again");
-		return;
-	}
-	if (op->status >= 500 || op->status == 0)
-		return;
-	/* a 4xx is recorded under its key, like any other answer */
-	if (front_ensure_tx(w) != 0) {
-		front_op_error(op, 503, "retry", "the database is not available; try again");
-		return;
-	}
-	if (front_idem_check(w, op) == 0)
-		front_finish(w, op);
-	else
-		w->pending[w->pending_n++] = op;
+fail:
+	front_abort_tx(w, op, "a database step of a capture or void failed");
 }
-

@@ -32,6 +32,8 @@ static const char *const schema_sql =
 	"  UNIQUE(merchant, order_id));"
 	"CREATE INDEX IF NOT EXISTS front_purchases_velocity"
 	"  ON front_purchases(customer, created_epoch);"
+	"CREATE INDEX IF NOT EXISTS front_purchases_customers"
+	"  ON front_purchases(merchant, customer);"
 	"CREATE INDEX IF NOT EXISTS front_purchases_holds"
 	"  ON front_purchases(expires_at) WHERE status = 'held';"
 	"CREATE TABLE IF NOT EXISTS front_refunds(id TEXT PRIMARY KEY,"
@@ -42,7 +44,15 @@ static const char *const schema_sql =
 	"  rate TEXT NOT NULL, expires_epoch INTEGER NOT NULL, expires_at TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS front_risk_refusals(id INTEGER PRIMARY KEY,"
 	"  at TEXT NOT NULL, merchant TEXT NOT NULL, customer TEXT NOT NULL,"
-	"  order_id TEXT, asset TEXT, amount TEXT, reason TEXT NOT NULL);";
+	"  order_id TEXT, asset TEXT, amount TEXT, reason TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS front_risk_refusals_at ON front_risk_refusals(at);"
+	/* the record of risk decisions is evidence: append-only */
+	"CREATE TRIGGER IF NOT EXISTS front_risk_refusals_no_update BEFORE UPDATE"
+	"  ON front_risk_refusals BEGIN"
+	"  SELECT RAISE(ABORT, 'front_risk_refusals is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS front_risk_refusals_no_delete BEFORE DELETE"
+	"  ON front_risk_refusals BEGIN"
+	"  SELECT RAISE(ABORT, 'front_risk_refusals is append-only'); END;";
 
 int front_store_init(ledger *lg, lg_error *err)
 {
@@ -231,6 +241,21 @@ static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
 {
 	const char *t = (const char *)sqlite3_column_text(st, col);
 	snprintf(out, cap, "%s", t ? t : "");
+}
+
+int front_customer_of(front_db *d, const char *merchant, const char *customer)
+{
+	sqlite3_stmt *st = front_prepare(d, "SELECT 1 FROM front_purchases"
+	                                 " WHERE merchant = ?1 AND customer = ?2 LIMIT 1");
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, merchant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int front_purchase_load(front_db *d, const char *id, front_purchase *p)

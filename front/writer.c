@@ -9,11 +9,13 @@
  * beside them, commits once and only then answers them all: group commit,
  * so that one fsync serves a whole batch and throughput grows with load.
  *
- * Captures and voids go through ledger_hold_commit/void, which open their
- * own database transaction: the writer commits what it holds first, runs
- * the hold's end, then records the rest (fee, purchase status, the
- * idempotency record) in the next group transaction.  A crash between the
- * two is repaired at start by recover_holds, from the journal.
+ * Captures and voids join the group transaction too, through
+ * ledger_hold_commit_in_tx/void_in_tx: the hold's end, the fee, the
+ * purchase's status and the idempotency record commit together, so a retry
+ * after a crash finds either all of them or none.  Expiry still ends holds
+ * in a ledger transaction of its own; a crash before the purchases are
+ * marked (or a hold ended by hand with the CLI) is repaired at start by
+ * recover_holds, from the journal.
  *
  * The ledger's balances are written back only at commit, so the balances
  * each response carries come from a per-transaction mirror: read from the
@@ -229,14 +231,47 @@ front_balance *front_mirror_get(front_writer *w, const char *code)
 
 /* --- transactions ----------------------------------------------------- */
 
+static double mono_s(void);
+
+/*
+ * Opens the group transaction.  Another process (the nightly job,
+ * `clearbook post`) may hold the database's write lock: then the writer
+ * tries again with a growing pause, for busy_wait_ms at most, and gives up
+ * for the rest of the batch, whose requests are answered 503 `retry`.
+ * Nothing is written before the lock is ours, so giving up loses nothing.
+ */
 int front_ensure_tx(front_writer *w)
 {
 	lg_error err;
+	long pause_ms = BUSY_BACKOFF_MIN_MS;
+	double until_s = mono_s() + (double)w->cfg->busy_wait_ms / 1000.0;
+	int rc, tries = 0;
 
 	if (w->in_tx)
 		return 0;
-	lg_error_init(&err);
-	if (ledger_begin(w->lg, &err) != 0) {
+	if (w->busy_batch)
+		return -1;
+	for (;;) {
+		lg_error_init(&err);
+		rc = ledger_begin(w->lg, &err);
+		tries++;
+		if (rc != LG_EBUSY || mono_s() >= until_s)
+			break;
+		struct timespec ts = { 0, pause_ms * 1000000L };
+		nanosleep(&ts, NULL);
+		pause_ms = pause_ms * 2 > BUSY_BACKOFF_MAX_MS ? BUSY_BACKOFF_MAX_MS : pause_ms * 2;
+	}
+	if (rc == LG_EBUSY) {
+		w->busy_batch = 1;
+		pthread_mutex_lock(&w->m->mu);
+		w->m->busy_batches++;
+		pthread_mutex_unlock(&w->m->mu);
+		fprintf(stderr, "clearbook: serve: another process held the database for "
+		        "%ld ms (%d tries); this batch is answered 503 retry\n",
+		        w->cfg->busy_wait_ms, tries);
+		return -1;
+	}
+	if (rc) {
 		fprintf(stderr, "clearbook: serve: %s\n", err.msg);
 		return -1;
 	}
@@ -458,7 +493,9 @@ static void expire_holds(front_writer *w)
 	w->last_expire = w->now;
 	lg_error_init(&err);
 	if (ledger_hold_expire(w->lg, &n, &err) != 0) {
-		fprintf(stderr, "clearbook: serve: expiring holds: %s\n", err.msg);
+		/* another writer holds the lock: the next second tries again */
+		if (err.code != LG_EBUSY)
+			fprintf(stderr, "clearbook: serve: expiring holds: %s\n", err.msg);
 		return;
 	}
 	if (n == 0 || front_ensure_tx(w) != 0)
@@ -542,10 +579,6 @@ fail:
 
 static void run_op(front_writer *w, front_op *op)
 {
-	if (op->kind == FRONT_OP_CAPTURE || op->kind == FRONT_OP_VOID) {
-		front_do_hold_end(w, op);
-		return;
-	}
 	if (w->mirror_n > MIRROR_FILL_MAX)
 		front_flush(w);
 	if (front_ensure_tx(w) != 0) {
@@ -565,6 +598,8 @@ static void run_op(front_writer *w, front_op *op)
 	case FRONT_OP_PURCHASE: front_do_purchase(w, op); break;
 	case FRONT_OP_REFUND: front_do_refund(w, op); break;
 	case FRONT_OP_QUOTE: front_do_quote(w, op); break;
+	case FRONT_OP_CAPTURE:
+	case FRONT_OP_VOID: front_do_hold_end(w, op); break;
 	default: front_assert_fail("unknown op", __FILE__, __LINE__);
 	}
 }
@@ -572,6 +607,8 @@ static void run_op(front_writer *w, front_op *op)
 static void run_batch(front_writer *w, front_op *list)
 {
 	double start_s = mono_s();
+
+	w->busy_batch = 0;
 
 	for (front_op *op = list; op; op = op->next) {
 		op->status = 0;
@@ -705,6 +742,8 @@ int front_writer_start(front_writer **out, ledger *lg, const front_config *cfg,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_done, NULL);
+	/* SQLite's busy handler waits one step; front_ensure_tx does the rest */
+	sqlite3_busy_timeout(w->db, BUSY_STEP_MS);
 	set_clock(w);
 	rc = recover_holds(w, err);
 	if (!rc) {

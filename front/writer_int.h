@@ -16,6 +16,13 @@
 #define MIRROR_FILL_MAX 4096  /* commit early beyond this many */
 #define TX_JSON_MAX 4096      /* bytes of one ledger transaction we build */
 #define EXPIRE_EVERY_S 1
+/* Waiting for another process's write lock: SQLite's own busy handler
+ * waits up to BUSY_STEP_MS per attempt; between attempts the writer sleeps
+ * BUSY_BACKOFF_MIN_MS, doubling up to BUSY_BACKOFF_MAX_MS, until the
+ * configuration's busy_wait_ms has passed. */
+#define BUSY_STEP_MS 50
+#define BUSY_BACKOFF_MIN_MS 5
+#define BUSY_BACKOFF_MAX_MS 200
 
 struct mirror_slot {
 	char code[LG_CODE_MAX + 1];
@@ -42,6 +49,7 @@ struct front_writer {
 	front_metrics *m;
 	/* owned by the writer thread alone */
 	int in_tx;
+	int busy_batch;            /* the lock stayed taken: fail the batch fast */
 	front_op *pending[2 * 100000 + 16]; /* ops of the open transaction */
 	long pending_n;
 	struct mirror_slot *mirror;

@@ -2,7 +2,8 @@
  * holds.c - the transactions that end or mirror other transactions: hold
  * commit, void and expiry, reversals; and closing a period.
  *
- * Each runs in its own database transaction.  The database's unique
+ * Each runs in its own database transaction (the hold's commit and void
+ * also have variants that run inside the caller's).  The database's unique
  * indexes (tx_hold_end, tx_reversal) make "exactly once" hold even when two
  * processes race: BEGIN IMMEDIATE serialises them, the index refuses the
  * second.
@@ -212,6 +213,57 @@ int ledger_hold_commit(ledger *lg, const char *id, const char *amount_text,
                        const char *date, lg_error *err)
 {
 	return run_hold_end(lg, id, amount_text, date, LG_KIND_COMMIT, err);
+}
+
+/*
+ * The end of a hold inside the caller's database transaction, so that the
+ * caller's own records of it (the front's purchase status and idempotency
+ * answer) commit or vanish together with it.  Refusals (LG_EDATA,
+ * LG_ENOINPUT) leave nothing behind, as in ledger_post_json: open_hold and
+ * partial_amounts only read, and lg_append_release restores the balances it
+ * moved before it refuses.
+ */
+static int hold_end_in_tx(ledger *lg, const char *id, const char *amount_text,
+                          const char *date, enum lg_kind kind, lg_error *err)
+{
+	struct stored_tx h;
+	struct lg_tx tx;
+	long long head = lg->head_seq;
+	int replayed, rc;
+
+	LG_ASSERT(lg->in_tx);
+	if (date && !ledger_date_valid(date))
+		return lg_error_set(err, LG_EUSAGE, "date '%s' is not YYYY-MM-DD", date);
+	rc = lg_batch_trim(lg, err);
+	if (!rc)
+		rc = open_hold(lg, id, &h, 0, err);
+	if (rc)
+		return rc;
+	init_end_tx(lg, &tx, id, lg_kind_name(kind), kind, h.seq, date);
+	if (kind == LG_KIND_COMMIT) {
+		tx.n = h.n;
+		memcpy(tx.p, h.p, sizeof(struct lg_posting) * (size_t)h.n);
+		if (amount_text)
+			rc = partial_amounts(id, &h, amount_text, &tx, err);
+		if (rc)
+			return rc;
+	}
+	rc = lg_append_release(lg, &tx, h.p, h.n, &replayed, err);
+	/* open_hold saw no end, so a replay here would mean a broken index */
+	LG_ASSERT(rc || (!replayed && lg->head_seq == head + 1));
+	return rc;
+}
+
+int ledger_hold_commit_in_tx(ledger *lg, const char *id, const char *amount_text,
+                             const char *date, lg_error *err)
+{
+	return hold_end_in_tx(lg, id, amount_text, date, LG_KIND_COMMIT, err);
+}
+
+int ledger_hold_void_in_tx(ledger *lg, const char *id, const char *date,
+                           lg_error *err)
+{
+	return hold_end_in_tx(lg, id, NULL, date, LG_KIND_VOID, err);
 }
 
 int ledger_hold_void(ledger *lg, const char *id, const char *date, lg_error *err)

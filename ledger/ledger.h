@@ -156,6 +156,18 @@ int ledger_post_json(ledger *lg, const char *json, size_t len, int *replayed,
 int ledger_hold_commit(ledger *lg, const char *id, const char *amount_text,
                        const char *date, lg_error *err);
 int ledger_hold_void(ledger *lg, const char *id, const char *date, lg_error *err);
+/*
+ * The same two inside the caller's database transaction: must be called
+ * between ledger_begin and ledger_commit, so that what the caller writes
+ * beside the hold's end commits with it or not at all.  On LG_EDATA or
+ * LG_ENOINPUT (no such hold, already ended, expired, too much) nothing was
+ * written and the transaction can go on; on any other error the caller
+ * must roll back.
+ */
+int ledger_hold_commit_in_tx(ledger *lg, const char *id, const char *amount_text,
+                             const char *date, lg_error *err);
+int ledger_hold_void_in_tx(ledger *lg, const char *id, const char *date,
+                           lg_error *err);
 /* Releases every hold whose expiry has passed; *count_out gets how many. */
 int ledger_hold_expire(ledger *lg, long *count_out, lg_error *err);
 /* Posts the mirror of transaction `id`, linked to it; at most once. */

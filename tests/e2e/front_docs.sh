@@ -28,6 +28,8 @@ export CLEARBOOK_MASTER_KEY=00112233445566778899aabbccddeeff00112233445566778899
 expect_exit 0 init
 expect_exit 0 account template add 'liabilities:wallets:*' --type liability --asset CNY --no-overdraft
 expect_exit 0 account add assets:bank:cny --type asset --asset CNY
+expect_exit 0 account add liabilities:merchants:m1:payable --type liability --asset CNY
+expect_exit 0 account add income:fees:processing --type income --asset CNY
 tx top-c1 assets:bank:cny liabilities:wallets:c1 50.00 >top.jsonl
 expect_exit 0 post top.jsonl
 expect_exit 0 apikey add m1
@@ -47,15 +49,27 @@ while [ -z "$port" ] && [ $i -lt 1200 ]; do
 done
 [ -n "$port" ] || fail "serve did not start: $(cat serve.log)"
 
-path=/v1/wallets/c1/balance
+# a purchase signed as the worked example signs it (a merchant reads the
+# wallets of its own customers only)
+body='{"order_id":"o-1","customer":"c1","merchant":"m1","amount":"1.00","asset":"CNY"}'
 ts=$(date +%s)
+hash=$(printf '%s' "$body" | openssl dgst -sha256 -r | cut -d' ' -f1)
+sig=$(printf 'POST\n/v1/purchases\n%s\n%s' "$ts" "$hash" |
+	openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
+curl -sS --max-time 120 "http://127.0.0.1:$port/v1/purchases" -H 'Content-Type: application/json' \
+	-H "X-Key-Id: $key_id" -H "X-Timestamp: $ts" -H "X-Signature: $sig" \
+	-H 'Idempotency-Key: o-1-try' --data-binary "$body" >buy.json ||
+	fail "curl failed: $(cat serve.log)"
+grep -q '"status":"completed"' buy.json || fail "signed POST: $(cat buy.json)"
+
+path=/v1/wallets/c1/balance
 empty=$(printf '' | openssl dgst -sha256 -r | cut -d' ' -f1)
 sig=$(printf 'GET\n%s\n%s\n%s' "$path" "$ts" "$empty" |
 	openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
 curl -sS --max-time 120 "http://127.0.0.1:$port$path" -H "X-Key-Id: $key_id" \
 	-H "X-Timestamp: $ts" -H "X-Signature: $sig" >resp.json ||
 	fail "curl failed: $(cat serve.log)"
-grep -q '"posted":"50.00"' resp.json || fail "signed GET: $(cat resp.json)"
+grep -q '"posted":"49.00"' resp.json || fail "signed GET: $(cat resp.json)"
 
 kill -TERM $pid
 rc=0

@@ -44,12 +44,16 @@ daily_amount_max = 3000.00
 amount_max = 50.00
 per_minute_max = 2
 
+[tier daily]
+daily_amount_max = 10.00
+
 [points PTS]
 currency = CNY
 value = 0.01
 """)
     with open(os.path.join(D, "customers.csv"), "w") as f:
-        f.write("customer,tier,blocked\nc1,standard,0\nc4,low,0\nblocked1,standard,1\n")
+        f.write("customer,tier,blocked\nc1,standard,0\nc4,low,0\nd1,daily,0\n"
+                "blocked1,standard,1\n")
     with open(os.path.join(D, "rates.csv"), "w") as f:
         f.write("from,to,rate\nUSD,CNY,7.10\n")
 
@@ -71,6 +75,15 @@ def wallet(resp, account="liabilities:wallets:c1"):
 def test_start():
     setup_ledger(DB)
     write_config()
+    # d1: a customer of the daily tier; closed1: a wallet that is closed
+    with open(os.path.join(D, "more.jsonl"), "w") as f:
+        f.write(json.dumps({"id": "top-d1", "date": "2026-11-24", "postings": [
+            {"account": "assets:bank:cny", "amount": "100.00"},
+            {"account": "liabilities:wallets:d1", "amount": "-100.00"}]}) + "\n")
+    cb(DB, "post", os.path.join(D, "more.jsonl"))
+    cb(DB, "account", "add", "liabilities:wallets:closed1", "--type", "liability",
+       "--asset", "CNY", "--no-overdraft")
+    cb(DB, "account", "close", "liabilities:wallets:closed1")
     S["k1"] = apikey_add(DB, "m1")
     S["k2"] = apikey_add(DB, "m2")
     S["kb"] = apikey_add(DB, "mblocked")
@@ -138,8 +151,16 @@ def test_get_purchase_and_balance():
     r = S["c1"].get("/v1/wallets/c1/balance?asset=USD")
     check(r.status == 200 and r.json["wallets"][0]["posted"] == "100.00",
           "balance with a query string (signed with it): %r" % r)
-    r = S["c1"].get("/v1/wallets/nobody/balance")
-    check(r.status == 404, "unknown wallet: %r" % r)
+    # privacy: only the merchants a customer bought from see the wallet, and
+    # the refusal does not tell whether the customer exists at all
+    r = S["c2"].get("/v1/wallets/c1/balance")
+    check(r.status == 403 and r.code() == "not_yours",
+          "another merchant's customer's balance: %r" % r)
+    nobody = S["c1"].get("/v1/wallets/nobody/balance")
+    c3 = S["c1"].get("/v1/wallets/c3/balance")
+    check(nobody.status == 403 and nobody.code() == "not_yours" and
+          nobody.raw == c3.raw, "unknown customer %r / existing non-customer %r"
+          % (nobody, c3))
 
 
 def test_signature_failures():
@@ -260,13 +281,52 @@ def test_refusals_by_rules():
     r = cb_.post("/v1/purchases", purchase("o-mblk", "1.00", merchant="mblocked"),
                  "k-mblk")
     check(r.status == 422 and r.code() == "merchant_blocked", "blocked merchant: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-day1", "6.00", customer="d1"), "k-day1")
+    check(r.status == 201, "within the daily limit: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-day2", "4.01", customer="d1"), "k-day2")
+    check(r.status == 422 and r.code() == "risk_limit", "daily limit: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-day3", "4.00", customer="d1"), "k-day3")
+    check(r.status == 201, "up to the daily limit: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-closed", "1.00", customer="closed1"),
+               "k-closed")
+    check(r.status == 422 and r.code() == "account_closed", "closed wallet: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-nowallet", "1.00", customer="c9"),
+               "k-nowallet")
+    check(r.status == 422 and r.code() == "insufficient_funds",
+          "a wallet opened by the template, empty: %r" % r)
     con = sqlite3.connect(DB, timeout=60)
-    reasons = [row[0] for row in con.execute(
-        "SELECT reason FROM front_risk_refusals ORDER BY id")]
+    rows = list(con.execute(
+        "SELECT merchant, customer, order_id, asset, amount, reason, at"
+        " FROM front_risk_refusals ORDER BY id"))
     con.close()
-    check(reasons == ["risk_limit", "risk_limit", "risk_velocity",
-                      "customer_blocked", "merchant_blocked"],
-          "risk refusals recorded: %r" % reasons)
+    got = [r_[:6] for r_ in rows]
+    check(got == [("m1", "c1", "o-risk1", "CNY", "500.01", "risk_limit"),
+                  ("m1", "c4", "o-risk2", "CNY", "51.00", "risk_limit"),
+                  ("m1", "c4", "o-vel2", "CNY", "1.00", "risk_velocity"),
+                  ("m1", "blocked1", "o-blk", "CNY", "1.00", "customer_blocked"),
+                  ("mblocked", "c1", "o-mblk", "CNY", "1.00", "merchant_blocked"),
+                  ("m1", "d1", "o-day2", "CNY", "4.01", "risk_limit")],
+          "risk refusals recorded: %r" % got)
+    check(all(len(r_[6]) == 20 and r_[6].endswith("Z") for r_ in rows),
+          "refusal times: %r" % [r_[6] for r_ in rows])
+    con = sqlite3.connect(DB, timeout=60)
+    for sql in ("UPDATE front_risk_refusals SET reason = 'x'",
+                "DELETE FROM front_risk_refusals"):
+        try:
+            con.execute(sql)
+            con.commit()
+            raise AssertionError("%s was allowed" % sql)
+        except sqlite3.DatabaseError as e:
+            check("append-only" in str(e), "%s: %s" % (sql, e))
+    con.close()
+    # refusals by the ledger (funds, closed) are answers, not risk refusals;
+    # nothing refused became a purchase
+    con = sqlite3.connect(DB, timeout=60)
+    refused = [r_[0] for r_ in con.execute("SELECT order_id FROM front_purchases"
+                                          " WHERE order_id IN ('o-risk1','o-day2',"
+                                          "'o-closed','o-nsf3','o-blk')")]
+    con.close()
+    check(not refused, "refused purchases recorded: %r" % refused)
 
 
 def test_hold_partial_capture_and_refunds():
@@ -303,6 +363,53 @@ def test_hold_partial_capture_and_refunds():
           "refund of the rest: %r" % r)
     r = c.post("/v1/refunds", {"purchase_id": pid, "amount": "0.01"}, "k-hold-rf4")
     check(r.status == 422, "refund after the whole capture: %r" % r)
+
+
+def test_parallel_capture_retries_have_one_effect():
+    c = S["c1"]
+    r = c.post("/v1/purchases", purchase("o-pcap", "10.00", customer="c3",
+                                         capture=False), "k-pcap")
+    pid = r.json["purchase"]["id"]
+    r = c.post("/v1/purchases", purchase("o-pcap2", "10.00", customer="c3",
+                                         capture=False), "k-pcap2")
+    pid2 = r.json["purchase"]["id"]
+    results = []
+    lock = threading.Lock()
+
+    def worker(path, body, idem):
+        cl = Client(S["srv"].port, *S["k1"])
+        resp = cl.post(path, body, idem)
+        cl.close()
+        with lock:
+            results.append((idem, resp))
+    threads = [threading.Thread(target=worker, args=(
+        "/v1/purchases/%s/capture" % pid, {"amount": "4.00"}, "k-pcap-c"))
+        for _ in range(12)]
+    # other keys racing for the second hold: one capture or void wins
+    threads += [threading.Thread(target=worker, args=(
+        "/v1/purchases/%s/%s" % (pid2, "capture" if i % 2 else "void"), None,
+        "k-pcap2-%d" % i)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    same = [r_ for k, r_ in results if k == "k-pcap-c"]
+    check(len(same) == 12 and all(r_.status == 200 for r_ in same) and
+          len(set(r_.raw for r_ in same)) == 1, "parallel capture retries: %r" % same)
+    others = [r_ for k, r_ in results if k != "k-pcap-c"]
+    won = [r_ for r_ in others if r_.status == 200]
+    check(len(won) == 1 and all(r_.status == 422 and r_.code() == "not_held"
+                                for r_ in others if r_.status != 200),
+          "racing ends of one hold: %r" % others)
+    con = sqlite3.connect(DB, timeout=60)
+    ends = con.execute("SELECT count(*) FROM transactions WHERE id IN (?,?,?,?)",
+                       (pid + ":commit", pid + ":void", pid2 + ":commit",
+                        pid2 + ":void")).fetchone()[0]
+    con.close()
+    check(ends == 2, "%d hold ends in the journal for two holds" % ends)
+    r = c.get("/v1/wallets/c3/balance")
+    check(r.json["wallets"][0]["posted"] == r.json["wallets"][0]["available"],
+          "a hold is left: %r" % r)
 
 
 def test_void():
@@ -383,8 +490,11 @@ def test_points_and_fx():
 def test_revoke_ends_a_key_at_once():
     kid, secret = apikey_add(DB, "m2")
     c = Client(S["srv"].port, kid, secret)
-    r = c.get("/v1/wallets/c1/balance")
-    check(r.status == 200, "new key: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-m2", "1.00", customer="c2",
+                                         merchant="m2"), "k-m2")
+    check(r.status == 201, "m2's purchase: %r" % r)
+    r = c.get("/v1/wallets/c2/balance")
+    check(r.status == 200, "new key, its own customer's wallet: %r" % r)
     _, out, _ = cb(DB, "apikey", "revoke", kid)
     r = c.get("/v1/wallets/c1/balance")
     check(r.status == 401 and r.code() == "unknown_key", "revoked key: %r" % r)
@@ -455,10 +565,84 @@ def test_rate_limit():
         check(ra is not None and ra.isdigit() and int(ra) >= 1,
               "Retry-After: %r" % limited[0].headers)
         # another key has its own bucket
-        r = Client(srv.port, *S["k2"]).get("/v1/wallets/c1/balance")
+        r = Client(srv.port, *S["k2"]).get("/v1/wallets/c2/balance")
         check(r.status == 200, "another key: %r" % r)
     finally:
         check(srv.stop() == 0, "tight server exit status")
+
+
+def test_quote_errors_and_expiry():
+    cfg = os.path.join(D, "shortfx.ini")
+    with open(cfg, "w") as f:
+        f.write("[server]\nfx_rates_file = rates.csv\nfx_quote_ttl_s = 1\n")
+    srv = Server(DB, cfg, name="shortfx")
+    try:
+        c = Client(srv.port, *S["k1"])
+        r = c.post("/v1/purchases", purchase("o-q0", "7.10",
+                                             fx_quote_id="fx_000000000000000000"),
+                   "k-qs-unknown")
+        check(r.status == 404 and r.code() == "no_such_quote", "unknown quote: %r" % r)
+        q = c.post("/v1/fx/quotes", {"from": "USD", "to": "CNY"}, "k-qs1")
+        check(q.status == 201, "quote: %r" % q)
+        qid = q.json["quote"]["id"]
+        body = purchase("o-q1", "1.00", fx_quote_id=qid)
+        body["asset"] = "USD"
+        r = c.post("/v1/purchases", body, "k-qs-mismatch")
+        check(r.status == 400 and r.code() == "quote_mismatch", "USD into USD: %r" % r)
+        time.sleep(2.2)
+        r = c.post("/v1/purchases", purchase("o-q2", "7.10", fx_quote_id=qid), "k-qs-late")
+        check(r.status == 422 and r.code() == "quote_expired", "expired quote: %r" % r)
+    finally:
+        check(srv.stop() == 0, "short-quote server exit status")
+
+
+def test_rate_limit_per_address():
+    cfg = os.path.join(D, "addr.ini")
+    with open(cfg, "w") as f:
+        f.write("[rate_limit]\naddr_per_s = 1\naddr_burst = 3\n")
+    srv = Server(DB, cfg, name="addr")
+    try:
+        clients = [Client(srv.port, *S["k1"]), Client(srv.port, *S["k2"])]
+        got = [clients[i % 2].get("/v1/purchases/" + S["p1"]) for i in range(8)]
+        check([r.status for r in got[:3]] == [200, 403, 200],
+              "within the address's burst: %r" % got[:3])
+        limited = [r for r in got if r.status == 429]
+        check(len(limited) >= 4 and all(r.code() == "rate_limited" and
+                                        r.headers.get("Retry-After") for r in limited),
+              "two keys from one address share its bucket: %r" % got)
+    finally:
+        check(srv.stop() == 0, "address-limited server exit status")
+
+
+def test_connections_per_address_are_capped():
+    import socket
+    cfg = os.path.join(D, "conns.ini")
+    with open(cfg, "w") as f:
+        f.write("[server]\nconnections_per_addr_max = 2\n")
+    srv = Server(DB, cfg, name="conns")
+    held = []
+    try:
+        for _ in range(2):
+            held.append(socket.create_connection(("127.0.0.1", srv.port), timeout=30))
+        time.sleep(0.3)
+        extra = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        try:
+            extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = extra.recv(4096)
+        except OSError:
+            data = b""
+        extra.close()
+        check(data == b"", "a third connection from one address was served: %r" % data)
+        for h in held:
+            h.close()
+        held = []
+        time.sleep(0.3)
+        r = Client(srv.port).get("/healthz", auth=False)
+        check(r.status == 200, "after the others closed: %r" % r)
+    finally:
+        for h in held:
+            h.close()
+        check(srv.stop() == 0, "connection-capped server exit status")
 
 
 run([test_start, test_secret_is_stored_only_encrypted, test_healthz_and_metrics,
@@ -467,5 +651,8 @@ run([test_start, test_secret_is_stored_only_encrypted, test_healthz_and_metrics,
      test_signature_failures, test_other_merchants_purchase_is_forbidden,
      test_idempotent_replay_and_conflict, test_parallel_retries_have_one_effect,
      test_bad_bodies, test_refusals_by_rules, test_hold_partial_capture_and_refunds,
+     test_parallel_capture_retries_have_one_effect,
      test_void, test_hold_expiry, test_points_and_fx, test_revoke_ends_a_key_at_once,
-     test_stop_and_verify, test_full_queue_sheds_load, test_rate_limit])
+     test_stop_and_verify, test_full_queue_sheds_load, test_rate_limit,
+     test_rate_limit_per_address, test_quote_errors_and_expiry,
+     test_connections_per_address_are_capped])

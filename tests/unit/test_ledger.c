@@ -1561,6 +1561,58 @@ static void hold_commit_refuses_more_than_held(void **state)
 	verify_ok(fx->lg, 3);
 }
 
+/* The in-transaction ends commit or roll back with the caller's work; a
+ * refusal leaves nothing behind and the transaction goes on. */
+static void hold_end_in_tx_joins_the_callers_transaction(void **state)
+{
+	struct fx *fx = *state;
+	struct bal_q q;
+	lg_error err;
+	int replayed;
+	static const char other[] =
+		"{\"id\":\"after\",\"date\":\"2026-11-25\",\"postings\":["
+		"{\"account\":\"assets:bank\",\"amount\":\"1.00\"},"
+		"{\"account\":\"income:sales\",\"amount\":\"-1.00\"}]}";
+
+	post_ok(fx->lg, FUND_ALICE_100, 1);
+	post_ok(fx->lg, HOLD_ALICE_30("h1", ""), 1);
+	post_ok(fx->lg, HOLD_ALICE_30("h2", ""), 1);
+	/* rolled back: the hold is still open */
+	lg_error_init(&err);
+	assert_lg_ok(ledger_begin(fx->lg, &err), err);
+	assert_lg_ok(ledger_hold_commit_in_tx(fx->lg, "h1", "20.00", NULL, &err), err);
+	ledger_rollback(fx->lg);
+	assert_int_equal(tx_count(fx->lg), 3);
+	assert_amount_equal(balance(fx->lg, "liabilities:wallet:alice").pending, 6000);
+	/* committed with other work; refusals in between change nothing */
+	lg_error_init(&err);
+	assert_lg_ok(ledger_begin(fx->lg, &err), err);
+	assert_lg_ok(ledger_hold_commit_in_tx(fx->lg, "h1", "20.00", NULL, &err), err);
+	lg_error_init(&err);
+	assert_lg_fails(ledger_hold_void_in_tx(fx->lg, "h1", NULL, &err), LG_EDATA, err);
+	lg_error_init(&err);
+	assert_lg_fails(ledger_hold_commit_in_tx(fx->lg, "h2", "30.01", NULL, &err),
+	                LG_EDATA, err);
+	lg_error_init(&err);
+	assert_lg_fails(ledger_hold_void_in_tx(fx->lg, "nope", NULL, &err), LG_ENOINPUT,
+	                err);
+	lg_error_init(&err);
+	assert_lg_ok(ledger_hold_void_in_tx(fx->lg, "h2", NULL, &err), err);
+	assert_lg_ok(ledger_post_json(fx->lg, other, strlen(other), &replayed, NULL, &err),
+	             err);
+	assert_lg_ok(ledger_commit(fx->lg, &err), err);
+	q = balance(fx->lg, "liabilities:wallet:alice");
+	assert_amount_equal(q.posted, -8000);
+	assert_amount_equal(q.pending, 0);
+	assert_amount_equal(posted_of(fx->lg, "income:sales"), -2100);
+	verify_ok(fx->lg, 6);
+	/* ended once: the plain calls refuse too */
+	lg_error_init(&err);
+	assert_lg_fails(ledger_hold_commit(fx->lg, "h1", NULL, NULL, &err), LG_EDATA, err);
+	lg_error_init(&err);
+	assert_lg_fails(ledger_hold_commit(fx->lg, "h2", NULL, NULL, &err), LG_EDATA, err);
+}
+
 static void hold_commit_after_void_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -2600,6 +2652,7 @@ int main(void)
 		T(hold_full_commit_posts_the_held_amounts),
 		T(hold_commit_refuses_more_than_held),
 		T(hold_commit_after_void_refused),
+		T(hold_end_in_tx_joins_the_callers_transaction),
 		T(hold_void_twice_refused),
 		T(hold_end_of_unknown_or_non_hold_refused),
 		T(hold_expires_under_a_later_clock_then_commit_refused),
