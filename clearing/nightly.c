@@ -441,6 +441,10 @@ static int step(struct night *n, const char *name, int (*fn)(struct night *))
 	n->detail[0] = '\0';
 	rc = fn(n);
 	snprintf(detail, sizeof detail, "%s", rc ? n->err->msg : n->detail[0] ? n->detail : "ok");
+	/* Which step failed, for the operator: "database: disk I/O error"
+	 * alone does not say what the night was doing. */
+	if (rc && rc != LG_ECHECK)
+		lg_error_set(n->err, rc, "step %s: %s", name, detail);
 	if (rc == LG_OK || rc == LG_ECHECK) {
 		lg_error e2;
 		lg_error_init(&e2);
