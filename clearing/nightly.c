@@ -305,8 +305,12 @@ static int import_one(struct night *n, const char *name)
 	}
 	read_reason(log, reason, sizeof reason);
 	unlink(log);
-	if (status == LG_EBUSY)
-		return lg_error_set(n->err, LG_EBUSY, "importing %s: %s", name, reason);
+	/* Busy or an I/O failure (a full disk, a read-only database) is the
+	 * machine's trouble, not the file's: the night stops and the file stays
+	 * in the inbox for the next run.  The parent has just read the file
+	 * whole for its hash, so a child's I/O error is the database's. */
+	if (status == LG_EBUSY || status == LG_EIO)
+		return lg_error_set(n->err, status, "importing %s: %s", name, reason);
 	return reject_file(n, path, name, reason);
 }
 
@@ -487,6 +491,10 @@ static int step(struct night *n, const char *name, int (*fn)(struct night *))
 	n->detail[0] = '\0';
 	rc = fn(n);
 	snprintf(detail, sizeof detail, "%s", rc ? n->err->msg : n->detail[0] ? n->detail : "ok");
+	/* Which step failed, for the operator: "database: disk I/O error"
+	 * alone does not say what the night was doing. */
+	if (rc && rc != LG_ECHECK)
+		lg_error_set(n->err, rc, "step %s: %s", name, detail);
 	if (rc == LG_OK || rc == LG_ECHECK) {
 		lg_error e2;
 		lg_error_init(&e2);

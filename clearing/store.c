@@ -76,9 +76,10 @@ int clr_sql_error(ledger *lg, lg_error *err, const char *what)
 
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
 		return lg_error_set(err, LG_EBUSY, "%s: the database is busy", what);
+	/* The ledger names the database file and the system's reason. */
 	if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_READONLY ||
-	    code == SQLITE_CANTOPEN)
-		return lg_error_set(err, LG_EIO, "%s: %s", what, sqlite3_errmsg(db));
+	    code == SQLITE_CANTOPEN || code == SQLITE_PERM)
+		return ledger_sql_error(lg, err, what);
 	return lg_error_set(err, LG_EINTERNAL, "%s: %s", what, sqlite3_errmsg(db));
 }
 

@@ -321,6 +321,29 @@ struct report_ctx {
 	const clr_config *cfg;
 };
 
+/* Finishes a file written to TMP: flushed, synced, closed and renamed to
+ * PATH.  On any failure (rc already set, or a full disk, a file size limit)
+ * TMP is removed, so a failed night leaves no half-written file behind and
+ * the last good PATH stays as it was. */
+static int finish_tmp(FILE *fp, const char *tmp, const char *path, int rc,
+                      lg_error *err)
+{
+	int bad = fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0;
+	int e = errno;
+
+	if (fclose(fp) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (!rc && bad)
+		rc = lg_error_set(err, LG_EIO, "%s: write failed: %s", tmp, strerror(e));
+	if (!rc && rename(tmp, path) != 0)
+		rc = lg_error_set(err, LG_EIO, "%s: %s", path, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
 /* Writes a table to DIR/NAME atomically (a temporary file renamed). */
 static int write_table(const char *dir, const char *name, const out_table *t,
                        enum out_format f, lg_error *err)
@@ -334,11 +357,7 @@ static int write_table(const char *dir, const char *name, const out_table *t,
 	if (!fp)
 		return lg_error_set(err, LG_EIO, "%s: %s", tmp, strerror(errno));
 	out_table_print(t, f, fp);
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0)
-		return lg_error_set(err, LG_EIO, "%s: write failed", tmp);
-	if (rename(tmp, path) != 0)
-		return lg_error_set(err, LG_EIO, "%s: %s", path, strerror(errno));
-	return LG_OK;
+	return finish_tmp(fp, tmp, path, LG_OK, err);
 }
 
 /* Writes report `name` as of `date` to DIR/NAME.EXT atomically. */
@@ -359,12 +378,15 @@ static int write_report(ledger *lg, const char *dir, const char *name,
 	fp = rc ? NULL : fopen(tmp, "w");
 	if (!rc && !fp)
 		rc = lg_error_set(err, LG_EIO, "%s: %s", tmp, strerror(errno));
-	if (!rc)
+	if (!rc) {
 		rc = rpt_render(&doc, f, fp, err);
-	if (fp && (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0) && !rc)
-		rc = lg_error_set(err, LG_EIO, "%s: write failed", tmp);
-	if (!rc && rename(tmp, path) != 0)
-		rc = lg_error_set(err, LG_EIO, "%s: %s", path, strerror(errno));
+		/* The renderer does not know the file's name. */
+		if (rc == LG_EIO)
+			rc = lg_error_set(err, LG_EIO, "%s: write failed: %s", tmp,
+			                  strerror(errno));
+	}
+	if (fp)
+		rc = finish_tmp(fp, tmp, path, rc, err);
 	rpt_doc_release(&doc);
 	return rc;
 }

@@ -155,6 +155,9 @@ static int outdir_file(struct outdir *d, const char *name, ledger *lg, file_fn f
 		return lg_error_set(err, LG_EIO, "%s: %s", path, strerror(errno));
 	snprintf(d->m.files[d->m.files_n++], EXP_NAME_MAX, "%s", name);
 	rc = fn(lg, opts, fp, err);
+	/* The writers do not know the file's name; a full disk is named here. */
+	if (rc == LG_EIO)
+		rc = lg_error_set(err, LG_EIO, "%s: write failed: %s", path, strerror(errno));
 	if (fclose(fp) != 0 && rc == LG_OK)
 		rc = lg_error_set(err, LG_EIO, "%s: %s", path, strerror(errno));
 	return rc;

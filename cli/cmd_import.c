@@ -694,8 +694,12 @@ static int import_one(ledger *lg, const struct import_opts *o, const char *path)
 	if (o->dry_run)
 		warn_breaks(lg, path, c.res.breaks);
 	rc = ledger_stage_end(lg, !o->dry_run, &err);
-	if (rc)
-		return cli_fail(&err);
+	if (rc) {
+		/* The commit failed (a full disk): the file is rolled back whole. */
+		fprintf(stderr, "clearbook: %s: %s\nclearbook: %s: nothing was staged\n",
+		        path, err.msg, path);
+		return rc;
+	}
 	if (!o->dry_run)
 		warn_breaks(lg, path, c.res.breaks);
 	printf("%s: %s%ld statement(s), %ld line(s) %s, %ld duplicate(s) skipped, "

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +50,10 @@ static int write_out(const rpt_doc *doc, enum rpt_format f, const char *path)
 		return LG_EIO;
 	}
 	rc = rpt_render(doc, f, fp, &err);
+	if (rc == LG_EIO)
+		rc = lg_error_set(&err, LG_EIO, "writing '%s' failed: %s", tmp, strerror(errno));
 	if (fclose(fp) != 0 && !rc)
-		rc = lg_error_set(&err, LG_EIO, "writing '%s' failed", tmp);
+		rc = lg_error_set(&err, LG_EIO, "writing '%s' failed: %s", tmp, strerror(errno));
 	if (!rc && rename(tmp, path) != 0)
 		rc = lg_error_set(&err, LG_EIO, "cannot rename '%s' to '%s'", tmp, path);
 	if (rc) {

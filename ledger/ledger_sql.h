@@ -20,4 +20,12 @@
 /* Borrowed; valid until ledger_close. */
 sqlite3 *ledger_sqlite(ledger *lg);
 
+/*
+ * Sets err from the handle's last SQLite error, as the ledger does its own:
+ * busy is LG_EBUSY, a full disk, a failed write, a read-only or unopenable
+ * database is LG_EIO naming the database file, anything else LG_EINTERNAL.
+ * `what` says what was being done.  Returns the code set.
+ */
+int ledger_sql_error(ledger *lg, lg_error *err, const char *what);
+
 #endif

@@ -2,6 +2,7 @@
  * util.c - errors, names, dates and small validators the ledger shares.
  */
 #include "ledger_int.h"
+#include "ledger_sql.h"
 
 #include <limits.h>
 
@@ -37,11 +38,21 @@ _Noreturn void lg_assert_fail(const char *what, const char *file, int line)
 	abort();
 }
 
+/* The storage failures a caller can do something about (free space, lift a
+ * limit, make the file writable) are I/O errors, exit 74; the message names
+ * the database file and what the system said, so the operator knows which
+ * disk is full and why. */
+static int sql_io_failure(int rc)
+{
+	return rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_READONLY ||
+	       rc == SQLITE_CANTOPEN || rc == SQLITE_PERM;
+}
+
 int lg_sql_error(ledger *lg, lg_error *err, const char *what)
 {
 	int rc = sqlite3_errcode(lg->db);
 	int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? LG_EBUSY
-	           : (rc == SQLITE_IOERR || rc == SQLITE_FULL) ? LG_EIO
+	           : sql_io_failure(rc)                        ? LG_EIO
 	                                                        : LG_EINTERNAL;
 	if (rc == SQLITE_NOTADB)
 		return lg_error_set(err, LG_EDATA, "%s: not an SQLite database (%s)", what,
@@ -49,7 +60,37 @@ int lg_sql_error(ledger *lg, lg_error *err, const char *what)
 	if (code == LG_EBUSY)
 		return lg_error_set(err, code, "database is busy (another process is "
 		                    "writing); try again");
+	if (code == LG_EIO) {
+		const char *path = sqlite3_db_filename(lg->db, "main");
+		int sys = sqlite3_system_errno(lg->db);
+		if (!path || !path[0])
+			path = "the database";
+		/* A WAL database needs its -wal and -shm files beside it, even to
+		 * be read; the system's errno then names a file that is missing
+		 * only because it could not be made. */
+		if (rc == SQLITE_CANTOPEN)
+			return lg_error_set(err, code, "%s: cannot open %s or create its -wal "
+			                    "and -shm files beside it (is the file or its "
+			                    "directory read-only?)", what, path);
+		if (rc == SQLITE_READONLY)
+			return lg_error_set(err, code, "%s: %s is read-only (%s); nothing was "
+			                    "written", what, path, sqlite3_errmsg(lg->db));
+		/* SQLite reports ENOSPC as FULL but any other failed write (EFBIG
+		 * past a file size limit, EDQUOT) as a bare IOERR_WRITE. */
+		if (!sys && sqlite3_extended_errcode(lg->db) == SQLITE_IOERR_WRITE)
+			return lg_error_set(err, code, "%s: %s (%s: a write failed: disk "
+			                    "full, quota or file size limit)", what,
+			                    sqlite3_errmsg(lg->db), path);
+		return lg_error_set(err, code, "%s: %s (%s%s%s)", what,
+		                    sqlite3_errmsg(lg->db), path, sys ? ": " : "",
+		                    sys ? strerror(sys) : "");
+	}
 	return lg_error_set(err, code, "%s: %s", what, sqlite3_errmsg(lg->db));
+}
+
+int ledger_sql_error(ledger *lg, lg_error *err, const char *what)
+{
+	return lg_sql_error(lg, err, what);
 }
 
 static const char *const kind_names[] = {
