@@ -12,8 +12,11 @@
  *   - the sink is called in order: one statement_begin, lines, one
  *     statement_end, never a payment status;
  *   - every line has its cells as a JSON array named by the statement's
- *     raw_header (a posted row: a JSON object), an asset, a booking date YYYY-MM-DD, entry_index counting
- *     rows from 0 and line_no growing;
+ *     raw_header (a posted row: a JSON object), an asset, a booking date
+ *     YYYY-MM-DD when its cell is not empty (a posted row always has
+ *     one), entry_index counting rows from 0 and line_no never going
+ *     back (a bare CR ends a record inside one physical line, so two rows
+ *     can share a line number: docs/fuzzing.md);
  *   - statement_end's count and sum are those of the lines handed over;
  *   - a refusal has a code and a message; imp_csv_read_all fails whenever
  *     it refused a row, and a successful read refused none;
@@ -134,9 +137,16 @@ static int date_ok(const char *d)
 static void check_line(struct fuzz_state *s, const imp_line *ln, char open)
 {
 	if (!ln->raw_json || ln->raw_json[0] != open || !ln->asset ||
-	    !date_ok(ln->booking_date) || ln->child_index != -1 ||
-	    ln->line_no <= s->last_line_no)
+	    (ln->booking_date && !date_ok(ln->booking_date)) ||
+	    (open == '{' && !ln->booking_date) || ln->child_index != -1 ||
+	    ln->line_no < s->last_line_no || ln->line_no < 1) {
+		fprintf(stderr, "fuzz_csv: bad line: raw %.40s asset %s date %s child %ld "
+		        "line_no %ld after %ld\n", ln->raw_json ? ln->raw_json : "(null)",
+		        ln->asset ? ln->asset : "(null)",
+		        ln->booking_date ? ln->booking_date : "(null)", ln->child_index,
+		        ln->line_no, s->last_line_no);
 		abort();
+	}
 	s->last_line_no = ln->line_no;
 }
 
