@@ -61,24 +61,31 @@ build/clang/clearbook: $(LEDGER_SRC) $(IMPORTERS_SRC) $(MODULES_SRC) $(CLI_SRC) 
 	clang $(CFLAGS_COMMON) $(OPT) $(LEDGER_SRC) $(IMPORTERS_SRC) $(MODULES_SRC) $(CLI_SRC) -o $@ $(LIBS)
 
 # libFuzzer targets (clang); `make fuzz FUZZ_SECONDS=60` runs each, seeded
-# from tests/fuzz/corpus-*/.
+# from tests/fuzz/corpus-*/ (docs/fuzzing.md).  The sources are compiled
+# once with the fuzzer's coverage instrumentation into one archive; each
+# harness links only what it calls.  UBSan does not recover: undefined
+# behaviour stops the fuzzer like a crash, so that it is found, not logged.
 FUZZ_SECONDS ?= 30
-FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LEDGER_SRC) $(HEADERS)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(XML_CFLAGS)
+FUZZ_SRC := $(LEDGER_SRC) $(IMPORTERS_SRC) $(MODULES_SRC)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(LEDGER_SRC) -o $@ $(LIBS)
-build/fuzz/fuzz_camt: tests/fuzz/fuzz_camt.c $(IMPORTERS_SRC) $(LEDGER_SRC) $(HEADERS)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+build/fuzz/libclearbook.a: $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_SRC))
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libclearbook.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(IMPORTERS_SRC) $(LEDGER_SRC) -o $@ $(LIBS)
-build/fuzz/fuzz_csv: tests/fuzz/fuzz_csv.c $(IMPORTERS_SRC) $(LEDGER_SRC) $(HEADERS)
-	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) $(XML_CFLAGS) $< $(IMPORTERS_SRC) $(LEDGER_SRC) -o $@ $(LIBS)
-fuzz: build/fuzz/fuzz_json build/fuzz/fuzz_amount build/fuzz/fuzz_camt build/fuzz/fuzz_csv
-	@mkdir -p build/fuzz/corpus-json build/fuzz/corpus-amount build/fuzz/corpus-camt build/fuzz/corpus-csv
-	build/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-json tests/fuzz/corpus-json
-	build/fuzz/fuzz_amount -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-amount tests/fuzz/corpus-amount
-	build/fuzz/fuzz_camt -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-camt tests/fuzz/corpus-camt
-	build/fuzz/fuzz_csv -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-csv tests/fuzz/corpus-csv
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< build/fuzz/libclearbook.a -o $@ $(LIBS)
+fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p build/fuzz/corpus-$$n build/fuzz/artifacts || exit 1; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -artifact_prefix=build/fuzz/artifacts/$$n- \
+			build/fuzz/corpus-$$n tests/fuzz/corpus-$$n || exit 1; \
+	done
 
 .PHONY: all release asan test unit e2e demo bench install clean deps fuzz
 all: bin/clearbook

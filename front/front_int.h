@@ -208,6 +208,27 @@ void *front_balance_json(const front_balance *b);
 void front_account_for(const front_config *cfg, const char *base, const char *asset,
                        char *out, size_t cap);
 
+/* --- request checks (http.c), pure functions of their arguments -------- */
+/*
+ * A POST body: 0 and *out a new JSON object (json_t *, caller owns);
+ * 1 nested deeper than depth_max (checked before parsing); 2 not one JSON
+ * object (malformed, duplicate keys, another type).  `text` may be NULL
+ * when len is 0.
+ */
+int front_body_parse(const char *text, size_t len, long depth_max, void **out);
+/* X-Timestamp: 0 when it is decimal Unix seconds (at most 12 characters)
+ * within skew_s of now_s, else -1. */
+int front_auth_timestamp(const char *ts, long long now_s, long skew_s);
+/*
+ * X-Signature: 0 when `sig` is the lower-case hex HMAC-SHA256 under
+ * `secret` of "METHOD\nURI\nTIMESTAMP\nSHA256-HEX(BODY)" (compared in
+ * constant time), -1 when not, -2 out of memory.  Strings borrowed; `body`
+ * may be NULL when body_len is 0.
+ */
+int front_auth_signature(const char *secret, const char *method, const char *uri,
+                         const char *ts, const char *body, size_t body_len,
+                         const char *sig);
+
 /* --- metrics (http.c) ------------------------------------------------- */
 typedef struct front_metrics {
 	pthread_mutex_t mu;

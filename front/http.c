@@ -342,6 +342,23 @@ static long json_depth(const char *s, size_t n)
 	return max;
 }
 
+int front_body_parse(const char *text, size_t len, long depth_max, void **out)
+{
+	json_error_t jerr;
+	json_t *body;
+
+	*out = NULL;
+	if (json_depth(text ? text : "", len) > depth_max)
+		return 1;
+	body = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body || !json_is_object(body)) {
+		json_decref(body);
+		return 2;
+	}
+	*out = body;
+	return 0;
+}
+
 static void client_key(struct MHD_Connection *c, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -360,6 +377,39 @@ static void client_key(struct MHD_Connection *c, char *out, size_t cap)
 	snprintf(out, cap, "addr:%s", ip);
 }
 
+int front_auth_timestamp(const char *ts, long long now_s, long skew_s)
+{
+	long long t;
+	char *end;
+
+	errno = 0;
+	t = strtoll(ts, &end, 10);
+	if (errno || end == ts || *end || strlen(ts) > 12 || llabs(t - now_s) > skew_s)
+		return -1;
+	return 0;
+}
+
+int front_auth_signature(const char *secret, const char *method, const char *uri,
+                         const char *ts, const char *body, size_t body_len,
+                         const char *sig)
+{
+	char body_hex[65], want[65], *msg;
+	size_t n;
+	int ok;
+
+	front_sha256_hex(body ? body : "", body_len, body_hex);
+	n = strlen(method) + strlen(uri) + strlen(ts) + 64 + 4;
+	msg = malloc(n);
+	if (!msg)
+		return -2;
+	snprintf(msg, n, "%s\n%s\n%s\n%s", method, uri, ts, body_hex);
+	front_hmac_hex(secret, strlen(secret), msg, strlen(msg), want);
+	ok = strlen(sig) == 64 && front_equal_ct(want, sig, 64);
+	OPENSSL_cleanse(want, sizeof want);
+	free(msg);
+	return ok ? 0 : -1;
+}
+
 struct auth {
 	front_key key;
 	int status;        /* 0 ok, else the HTTP status to answer */
@@ -374,11 +424,8 @@ static void authenticate(struct server *s, struct MHD_Connection *c,
 	const char *kid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Key-Id");
 	const char *ts = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Timestamp");
 	const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Signature");
-	char body_hex[65], want[65], *msg = NULL, *end;
-	long long t;
-	size_t n;
 	struct reader *h;
-	int found;
+	int found, rc;
 
 	memset(a, 0, sizeof *a);
 	a->status = 401;
@@ -387,10 +434,7 @@ static void authenticate(struct server *s, struct MHD_Connection *c,
 		a->msg = "X-Key-Id, X-Timestamp and X-Signature are required";
 		return;
 	}
-	errno = 0;
-	t = strtoll(ts, &end, 10);
-	if (errno || end == ts || *end || strlen(ts) > 12 ||
-	    llabs(t - (long long)time(NULL)) > s->cfg.clock_skew_s) {
+	if (front_auth_timestamp(ts, (long long)time(NULL), s->cfg.clock_skew_s) != 0) {
 		a->code = "stale_timestamp";
 		a->msg = "X-Timestamp must be Unix seconds within 300 s of the server's clock";
 		return;
@@ -409,25 +453,20 @@ static void authenticate(struct server *s, struct MHD_Connection *c,
 		a->msg = "no active API key with this X-Key-Id";
 		return;
 	}
-	front_sha256_hex(r->body ? r->body : "", r->len, body_hex);
-	n = strlen(method) + strlen(r->uri) + strlen(ts) + 64 + 4;
-	msg = malloc(n);
-	if (!msg) {
+	rc = front_auth_signature(a->key.secret, method, r->uri, ts, r->body, r->len, sig);
+	if (rc == -2) {
 		a->status = 500;
 		a->code = "internal";
 		a->msg = "out of memory";
 		goto out;
 	}
-	snprintf(msg, n, "%s\n%s\n%s\n%s", method, r->uri, ts, body_hex);
-	front_hmac_hex(a->key.secret, strlen(a->key.secret), msg, strlen(msg), want);
-	if (strlen(sig) != 64 || !front_equal_ct(want, sig, 64)) {
+	if (rc != 0) {
 		a->code = "bad_signature";
 		a->msg = "X-Signature does not match the request";
 		goto out;
 	}
 	a->status = 0;
 out:
-	free(msg);
 	OPENSSL_cleanse(a->key.secret, sizeof a->key.secret);
 }
 
@@ -541,7 +580,6 @@ static enum MHD_Result post_op(struct server *s, struct MHD_Connection *c,
 	                                               "Idempotency-Key");
 	front_op *op = NULL;
 	json_t *body = NULL;
-	json_error_t jerr;
 	enum MHD_Result rc;
 	size_t n = idem ? strlen(idem) : 0;
 	int rc_submit;
@@ -553,12 +591,14 @@ static enum MHD_Result post_op(struct server *s, struct MHD_Connection *c,
 		return fail(s, c, r, 400, "missing_idempotency_key", "every POST needs an "
 		            "Idempotency-Key of 1 to 128 printable characters", 0);
 	if (r->len > 0 || (kind != FRONT_OP_CAPTURE && kind != FRONT_OP_VOID)) {
-		if (json_depth(r->body ? r->body : "", r->len) > s->cfg.json_depth_max)
+		switch (front_body_parse(r->body, r->len, s->cfg.json_depth_max,
+		                         (void **)&body)) {
+		case 0:
+			break;
+		case 1:
 			return fail(s, c, r, 400, "too_deep", "the JSON body is nested too deeply",
 			            0);
-		body = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!body || !json_is_object(body)) {
-			json_decref(body);
+		default:
 			return fail(s, c, r, 400, "malformed_json", "the body must be a JSON "
 			            "object", 0);
 		}

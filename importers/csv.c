@@ -789,6 +789,34 @@ static int sink_begin(struct csv_rd *rd)
 	return rd->sink->statement_begin(rd->sink->ctx, st, rd->err);
 }
 
+/*
+ * A posting profile names the row's cells by their header in the
+ * transaction's meta (row_json) and in its templates: two columns of one
+ * name would give a JSON object with a duplicate key, which the ledger
+ * refuses on every row, and a template reference that means either.  Names
+ * starting with '#' are kept for cells without a header ("#7",
+ * "#truncated").  Found by tests/fuzz/fuzz_csv.c.
+ */
+static int header_names_unique(struct csv_rd *rd)
+{
+	for (int i = 0; i < rd->hdr.n; i++) {
+		const char *a = rd->hdr.buf + rd->hdr.off[i];
+		size_t an = rd->hdr.n_bytes[i];
+
+		if (an > 0 && a[0] == '#')
+			return csv_fail(rd, rd->rec_line, "column %d: header name '%.*s' "
+			                "starts with '#', kept for cells without a header",
+			                i + 1, (int)an, a);
+		for (int j = 0; j < i && an > 0; j++)
+			if (rd->hdr.n_bytes[j] == an &&
+			    memcmp(rd->hdr.buf + rd->hdr.off[j], a, an) == 0)
+				return csv_fail(rd, rd->rec_line, "columns %d and %d have the "
+				                "same header name '%.*s'", j + 1, i + 1,
+				                (int)an, a);
+	}
+	return 0;
+}
+
 static int take_header(struct csv_rd *rd)
 {
 	int i, rc;
@@ -810,6 +838,10 @@ static int take_header(struct csv_rd *rd)
 	if (rd->post) {
 		char why[LG_MSG_MAX];
 		struct imp_row_view v = { rd->vcell, rd->vlen, rd->hdr.n };
+
+		rc = header_names_unique(rd);
+		if (rc != 0)
+			return rc;
 
 		for (i = 0; i < rd->hdr.n; i++) {
 			rd->vcell[i] = rd->hdr.buf + rd->hdr.off[i];

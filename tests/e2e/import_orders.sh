@@ -6,7 +6,8 @@
 # an order already posted with the same figures is a replay and with other
 # figures a conflict; an overdraft of a no-overdraft wallet, a bad amount and
 # cells that would name other accounts are refused naming file, line and
-# column, every bad row in one run.
+# column, every bad row in one run; a header naming a column twice is
+# refused.
 set -eu
 T=import_orders
 . "$ROOT/tests/e2e/lib/common.sh"
@@ -87,6 +88,19 @@ err_lacks "bad.csv:2:" "a good row"
 unchanged good "a refused feed"
 # refused files are not recorded: fixed, the same name imports
 expect_exit 65 import --profile orders bad.csv
+
+# --- a header naming a column twice (or a name kept for unnamed cells):
+# the row's fields in the transaction's meta would hold a duplicate key
+# that the ledger refuses on every row, and {date} would mean either
+# column.  Refused at the header, naming both columns (found by
+# tests/fuzz/fuzz_csv.c; seeds regress-orders-*-header).
+printf 'order_id,date,customer,merchant,amount,currency,fee,date\nORD-20261125-0201,2026-11-25,c003,m001,5.00,CNY,0.05,2026-11-26\n' >dup.csv
+expect_exit 65 import --profile orders dup.csv
+err_has "dup.csv:1: columns 2 and 8 have the same header name 'date'" "a repeated header name"
+printf 'order_id,date,customer,merchant,amount,currency,fee,#9\nORD-20261125-0202,2026-11-25,c003,m001,5.00,CNY,0.05,x,y\n' >hash.csv
+expect_exit 65 import --profile orders hash.csv
+err_has "hash.csv:1: column 8: header name '#9' starts with '#'" "a header name kept for unnamed cells"
+unchanged good "a feed with an ambiguous header"
 
 # --- a profile whose template names a column the feed lacks
 sed 's/{fee}/{commission}/' "$ROOT/importers/profiles/orders.ini" >orders2.ini

@@ -14,6 +14,9 @@
  *     the statement's dictionary is full) with the statement's raw_header
  *     naming them, and an asset that is the statement's whenever the
  *     statement has one;
+ *   - statement_end's booked count and sum are those of the entry lines
+ *     (child_index -1) with status BOOK handed over in the statement, and
+ *     a batch entry is followed by exactly its children, numbered from 0;
  *   - a failed read returns a non-zero code and a non-empty message;
  *   - sniffing succeeds on every file that reads, and names a message type.
  */
@@ -31,6 +34,11 @@
 struct fuzz_counts {
 	long begins, lines, ends, statuses;
 	int open;                /* inside a statement */
+	/* of the open statement: booked entries seen, their sum, and the
+	 * children still owed by the last batch entry */
+	long booked;
+	amount_minor_t booked_sum;
+	long children_due, child_next;
 };
 
 static char fuzz_path[64];
@@ -108,6 +116,9 @@ static int on_begin(void *ctx, const imp_statement *st, lg_error *err)
 		abort();
 	c->open = 1;
 	c->begins++;
+	c->booked = 0;
+	c->booked_sum = 0;
+	c->children_due = 0;
 	return 0;
 }
 
@@ -127,6 +138,22 @@ static int on_line(void *ctx, const imp_statement *st, const imp_line *ln,
 		abort();
 	if (ln->child_index < -1 || (ln->is_batch && ln->children < 1))
 		abort();
+	if (ln->child_index >= 0) {
+		if (c->children_due <= 0 || ln->child_index != c->child_next)
+			abort(); /* a child outside its batch, or out of order */
+		c->children_due--;
+		c->child_next++;
+	} else {
+		if (c->children_due != 0)
+			abort(); /* a batch entry lost children */
+		c->children_due = ln->is_batch ? ln->children : 0;
+		c->child_next = 0;
+		if (ln->status && strcmp(ln->status, "BOOK") == 0) {
+			c->booked++;
+			if (__builtin_add_overflow(c->booked_sum, ln->amount_minor, &c->booked_sum))
+				abort(); /* the reader refuses a sum out of range */
+		}
+	}
 	c->lines++;
 	return 0;
 }
@@ -136,7 +163,8 @@ static int on_end(void *ctx, const imp_statement *st, lg_error *err)
 	struct fuzz_counts *c = ctx;
 
 	(void)err;
-	if (!c->open || !st || st->booked_entries < 0)
+	if (!c->open || !st || st->booked_entries != c->booked ||
+	    st->booked_sum_minor != c->booked_sum || c->children_due != 0)
 		abort();
 	c->open = 0;
 	c->ends++;

@@ -9,6 +9,7 @@
 # sanitizer report, leak, timeout or out-of-memory fails the script; the
 # input that did it is kept as build/fuzz/artifacts/NAME-crash-* (or
 # leak-, timeout-, oom-) and the end of the fuzzer's log is printed.
+# docs/fuzzing.md lists the targets and what each checks.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_SHORT_SECONDS:-20}
@@ -46,7 +47,8 @@ for src in tests/fuzz/fuzz_*.c; do
 		-print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$name-" \
 		"build/fuzz/corpus-$name" $seeds > "$log" 2>&1; then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-		echo "fuzz: $name ok (${runs:-?} runs)"
+		cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\).*/cov \1, ft \2/p')
+		echo "fuzz: $name ok (${runs:-?} runs${cov:+, $cov})"
 	else
 		failed=1
 		echo "fuzz: $name FAILED; end of $log:" >&2
