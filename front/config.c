@@ -315,6 +315,12 @@ static int load_customers(front_config *c, const char *path, lg_error *err)
 	fclose(fp);
 	if (!rc && c->customers_n > 0)
 		qsort(c->customers, (size_t)c->customers_n, sizeof *c->customers, cust_cmp);
+	/* A customer listed twice (say once blocked, once not) would be found
+	 * as either entry: refused, not guessed at (found by fuzz_ini). */
+	for (long i = 1; !rc && i < c->customers_n; i++)
+		if (cust_cmp(&c->customers[i - 1], &c->customers[i]) == 0)
+			rc = lg_error_set(err, LG_EDATA, "%s: customer '%s' is listed twice", path,
+			                  c->customers[i].id);
 	return rc;
 }
 
@@ -339,6 +345,12 @@ static int load_rates(front_config *c, const char *path, lg_error *err)
 			                  "positive decimal rate", path, lineno);
 			break;
 		}
+		for (int k = 0; k < c->rates_n; k++)
+			if (!strcmp(c->rates[k].from, f[0]) && !strcmp(c->rates[k].to, f[1]))
+				rc = lg_error_set(err, LG_EDATA, "%s:%ld: a second rate from %s to %s",
+				                  path, lineno, f[0], f[1]);
+		if (rc)
+			break;
 		front_rate *r = &c->rates[c->rates_n++];
 		snprintf(r->from, sizeof r->from, "%s", f[0]);
 		snprintf(r->to, sizeof r->to, "%s", f[1]);
