@@ -15,6 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 n=${BENCH_RECON_N:-${SCALE:-1000000}}
 dir=${BENCH_DIR:-$root/out/bench}
 cb=$root/bin/clearbook
+. "$root/bench/lib.sh"
 export CLEARBOOK_NOW=2026-11-25T02:00:00Z
 export CLEARBOOK_DB="$dir/recon.db"
 mkdir -p "$dir"
@@ -86,3 +87,5 @@ clearbook reconcile bench: $rows statement lines against $n open items ($(nproc)
   under 60 s: $(verdict "$ok_time"); peak memory $((peak / 1024)) MiB (target < 1024 MiB: $(verdict "$ok_mem"))
   $(cat "$dir/recon.out")
 REPORT
+imp_lps=$(echo "$rows / $imp_s" | bc -l | awk '{ printf "%d", $1 }')
+bench_record reconcile "$lps" lines/s import_same_lines "$imp_lps" "$(bench_ratio "$imp_s" "$rec_s")" "$n" "$peak"

@@ -16,7 +16,8 @@
 #             speed the issue compares against), when ledger is installed
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-n=${BENCH_N:-1000000}
+n=${BENCH_N:-${SCALE:-1000000}}
+. "$root/bench/lib.sh"
 dir=${BENCH_DIR:-$root/out/bench}
 cb=$root/bin/clearbook
 raw=$root/build/release/bench_raw
@@ -92,3 +93,14 @@ clearbook bench: $n transactions, $((2 * n)) postings, $accounts accounts ($(npr
   clearbook balance liabilities:wallets:c1      ${bal_one_s} s
   clearbook verify (chain and balances)         ${verify_s} s
 REPORT
+# The recorded figures (bench/all.sh gathers them): ratios are the
+# baseline's time over ours on the same work, higher is better.
+raw_tps=$(echo "$n / $raw_s" | bc -l | awk '{ printf "%d", $1 }')
+bench_record post_tps "$tps" tx/s raw_sqlite_inserts "$raw_tps" "$(bench_ratio "$raw_s" "$post_s")" "$n" "$peak"
+floor_tps=$(echo "$n / $floor_s" | bc -l | awk '{ printf "%d", $1 }')
+bench_record post_schema_floor_tps "$floor_tps" tx/s raw_sqlite_inserts "$raw_tps" "$(bench_ratio "$raw_s" "$floor_s")" "$n"
+if [ -n "${ledger_s:-}" ]; then
+	bench_record post_vs_ledger_cli "$tps" tx/s ledger_cli_balance "$ledger_tps" "$(bench_ratio "$ledger_s" "$post_s")" "$n" "$peak"
+fi
+bench_record balance_s "$bal_all_s" s - - - "$n"
+bench_record verify_s "$verify_s" s - - - "$n"
