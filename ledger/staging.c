@@ -75,17 +75,36 @@ static const char *const staging_sql =
 
 /* The original fields of every line as one JSON object.  Lines store them
  * compactly beside names kept once with their statement (raw_header), so
- * that staging a line does not write every name again: a CSV line as the
- * array of its cells in header order, an XML line as [index, value, ...]
+ * that staging a line does not write every name again: a CSV line as null
+ * and then its cells in header order, an XML line as [index, value, ...]
  * pairs into the statement's list of paths (index -1: "_truncated").  A
- * line stored as an object is shown as it is. */
+ * value that is the same text as one of the line's own fields is stored as
+ * that field's lg_raw_field code.  Lines staged before (arrays of cells
+ * without the leading null, objects) are shown as they are stored. */
+/* The text of a line's field by its lg_raw_field code, in SQL. */
+#define RAW_FIELD_SQL(v)                                                       \
+	"CASE " v " WHEN 1 THEN l.entry_ref WHEN 2 THEN l.booking_date WHEN 3 THEN"  \
+	" l.value_date WHEN 4 THEN l.asset WHEN 5 THEN l.counterparty_name WHEN 6"   \
+	" THEN l.counterparty_account WHEN 7 THEN l.end_to_end_id WHEN 8 THEN"       \
+	" l.instruction_id WHEN 9 THEN l.provider_ref WHEN 10 THEN l.uetr WHEN 11"   \
+	" THEN l.remittance WHEN 12 THEN l.tx_code WHEN 13 THEN l.status WHEN 14"    \
+	" THEN l.batch_id WHEN 15 THEN l.return_reason END"
+#define RAW_VALUE_SQL(t, v)                                                    \
+	"CASE WHEN " t " = 'integer' THEN " RAW_FIELD_SQL(v) " ELSE " v " END"
 #define RAW_OBJECT_SQL                                                         \
 	"CASE WHEN s.raw_header IS NULL OR json_type(l.raw) <> 'array' THEN l.raw"   \
 	" WHEN json_type(l.raw, '$[0]') = 'integer' THEN coalesce((SELECT"           \
 	"  json_group_object(CASE WHEN k.value < 0 THEN '_truncated' ELSE"          \
-	"  json_extract(s.raw_header, '$[' || k.value || ']') END, v.value) FROM"  \
+	"  json_extract(s.raw_header, '$[' || k.value || ']') END, "                \
+	RAW_VALUE_SQL("v.type", "v.value") ") FROM"                                  \
 	"  json_each(l.raw) k JOIN json_each(l.raw) v ON v.key = k.key + 1 WHERE"  \
 	"  k.key % 2 = 0), '{}')"                                                   \
+	" WHEN json_type(l.raw, '$[0]') = 'null' THEN coalesce((SELECT"             \
+	"  json_group_object(coalesce(nullif(h.value, ''), '#' || c.key),"          \
+	RAW_VALUE_SQL("c.type", "c.value") ") FROM json_each(l.raw) c LEFT JOIN"     \
+	"  json_each(s.raw_header) h ON h.key = c.key - 1 WHERE c.key > 0 AND"      \
+	"  c.type IN ('text', 'integer') AND (coalesce(h.value, '') <> '' OR"       \
+	"  c.value <> '')), '{}')"                                                  \
 	" ELSE coalesce((SELECT json_group_object(coalesce(nullif(h.value, ''),"    \
 	"  '#' || (c.key + 1)), c.value) FROM json_each(l.raw) c LEFT JOIN"         \
 	"  json_each(s.raw_header) h ON h.key = c.key WHERE c.type = 'text' AND"    \
@@ -94,7 +113,29 @@ static const char *const raw_view_sql =
 	"CREATE VIEW IF NOT EXISTS statement_lines_raw(id, raw) AS"
 	" SELECT l.id, " RAW_OBJECT_SQL
 	" FROM statement_lines l LEFT JOIN statements s ON s.file_id = l.file_id"
-	" AND s.statement_no = l.statement_no;";
+	" AND s.statement_no = l.statement_no";
+
+const char *ledger_line_field(const ledger_stmt_line *ln, int code)
+{
+	switch (code) {
+	case LG_RAW_ENTRY_REF: return ln->entry_ref;
+	case LG_RAW_BOOKING_DATE: return ln->booking_date;
+	case LG_RAW_VALUE_DATE: return ln->value_date;
+	case LG_RAW_ASSET: return ln->asset;
+	case LG_RAW_COUNTERPARTY_NAME: return ln->counterparty_name;
+	case LG_RAW_COUNTERPARTY_ACCOUNT: return ln->counterparty_account;
+	case LG_RAW_END_TO_END_ID: return ln->end_to_end_id;
+	case LG_RAW_INSTRUCTION_ID: return ln->instruction_id;
+	case LG_RAW_PROVIDER_REF: return ln->provider_ref;
+	case LG_RAW_UETR: return ln->uetr;
+	case LG_RAW_REMITTANCE: return ln->remittance;
+	case LG_RAW_TX_CODE: return ln->tx_code;
+	case LG_RAW_STATUS: return ln->status;
+	case LG_RAW_BATCH_ID: return ln->batch_id;
+	case LG_RAW_RETURN_REASON: return ln->return_reason;
+	default: return NULL;
+	}
+}
 
 /* A ledger made before raw_header existed gets the column. */
 static int add_raw_header(ledger *lg, lg_error *err)
@@ -109,13 +150,44 @@ static int add_raw_header(ledger *lg, lg_error *err)
 	return lg_exec(lg, "ALTER TABLE statements ADD COLUMN raw_header TEXT", err);
 }
 
+/* The view as this build defines it: a ledger whose view an older build
+ * made gets it replaced (only then, so that opening a ledger writes
+ * nothing). */
+static int raw_view(ledger *lg, lg_error *err)
+{
+	static const char prefix[] = "CREATE VIEW IF NOT EXISTS ";
+	sqlite3_stmt *st = NULL;
+	int rc, same = 0;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT sql FROM sqlite_schema WHERE type = 'view'"
+	                       " AND name = 'statement_lines_raw'", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading the schema");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		/* SQLite keeps the statement without "IF NOT EXISTS". */
+		const char *sql = (const char *)sqlite3_column_text(st, 0);
+		same = sql && strncmp(sql, "CREATE VIEW ", 12) == 0 &&
+		       strcmp(sql + 12, raw_view_sql + sizeof prefix - 1) == 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lg_sql_error(lg, err, "reading the schema");
+	if (same)
+		return LG_OK;
+	if (rc == SQLITE_ROW)
+		rc = lg_exec(lg, "DROP VIEW IF EXISTS statement_lines_raw", err);
+	else
+		rc = LG_OK;
+	return rc ? rc : lg_exec(lg, raw_view_sql, err);
+}
+
 int lg_staging_schema(ledger *lg, lg_error *err)
 {
 	int rc = lg_exec(lg, staging_sql, err);
 
 	if (!rc)
 		rc = add_raw_header(lg, err);
-	return rc ? rc : lg_exec(lg, raw_view_sql, err);
+	return rc ? rc : raw_view(lg, err);
 }
 
 /* Binds text or NULL. */

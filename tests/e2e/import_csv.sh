@@ -41,7 +41,7 @@ out_has "3 line(s) staged" "alipay merchant bill (GBK)"
 staged
 grep -q ',198.00,CNY,' staged.csv || fail "alipay sale not staged: $(cat staged.csv)"
 grep -q ',-198.00,CNY,' staged.csv || fail "alipay refund not staged negative: $(cat staged.csv)"
-sqlite3 clearbook.db "SELECT raw FROM statement_lines" | grep -q "年费会员（12个月）" ||
+sqlite3 clearbook.db "SELECT raw FROM statement_lines_raw" | grep -q "年费会员（12个月）" ||
 	fail "Chinese text from the GBK file is not intact in UTF-8"
 
 expect_exit 0 import --profile wechat-merchant --account assets:clearing:wechat "$inbox/wechatpay-merchant-1900000109-20261124.csv"
