@@ -93,7 +93,6 @@ struct ledger {
 		char channel[64];
 		char file_account[LG_CODE_MAX + 1];
 		char account[LG_CODE_MAX + 1];
-		char parent_key[2 * LG_STMT_FIELD_MAX + 64];
 	} stage;
 	char *meta_buf;           /* canonical metadata of that line */
 };

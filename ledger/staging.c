@@ -38,11 +38,6 @@ static const char *const staging_sql =
 	"  tx_code TEXT, status TEXT, batch_id TEXT, return_reason TEXT,"
 	"  reversal INTEGER NOT NULL, charges TEXT, entry_index INTEGER,"
 	"  child_index INTEGER, line_no INTEGER, raw TEXT NOT NULL);"
-	/* The entry's own key first: it tells rows apart at once, where the
-	 * channel and account, the same for a whole file, made every
-	 * comparison walk two equal strings first. */
-	"CREATE UNIQUE INDEX IF NOT EXISTS statement_lines_key"
-	"  ON statement_lines(dedupe_key, account, channel);"
 	"DROP INDEX IF EXISTS statement_lines_dedupe;"
 	"CREATE TABLE IF NOT EXISTS payment_statuses(id INTEGER PRIMARY KEY,"
 	"  file_id INTEGER NOT NULL REFERENCES import_files(id), message_type TEXT,"
@@ -181,12 +176,54 @@ static int raw_view(ledger *lg, lg_error *err)
 	return rc ? rc : lg_exec(lg, raw_view_sql, err);
 }
 
+/*
+ * The dedupe index: unique on the entry's own key first (it tells rows
+ * apart at once, where the channel and account, the same for a whole
+ * file, made every comparison walk two equal strings first), and only over
+ * lines that have a key: an entry with a reference.  A child of a batch is
+ * staged with its entry, whose key covers it, and a line without a
+ * reference is unique to its file; both have the empty key and no index
+ * entry.  A ledger whose index an older build made over every line gets
+ * this one instead (its rows keep their keys).
+ */
+static const char *const key_index_sql =
+	"CREATE UNIQUE INDEX IF NOT EXISTS statement_lines_ref"
+	"  ON statement_lines(dedupe_key, account, channel) WHERE dedupe_key <> ''";
+
+static int key_index(ledger *lg, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, old = 0;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT 1 FROM sqlite_schema WHERE type = 'index'"
+	                       " AND name = 'statement_lines_key'", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading the schema");
+	rc = sqlite3_step(st);
+	old = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lg_sql_error(lg, err, "reading the schema");
+	if (old) {
+		rc = lg_exec(lg, "BEGIN IMMEDIATE; DROP INDEX statement_lines_key;", err);
+		if (!rc)
+			rc = lg_exec(lg, key_index_sql, err);
+		if (!rc)
+			rc = lg_exec(lg, "COMMIT", err);
+		if (rc)
+			sqlite3_exec(lg->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	return lg_exec(lg, key_index_sql, err);
+}
+
 int lg_staging_schema(ledger *lg, lg_error *err)
 {
 	int rc = lg_exec(lg, staging_sql, err);
 
 	if (!rc)
 		rc = add_raw_header(lg, err);
+	if (!rc)
+		rc = key_index(lg, err);
 	return rc ? rc : raw_view(lg, err);
 }
 
@@ -510,13 +547,19 @@ int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *s,
 }
 
 /*
- * The dedupe key of a line: the entry's own reference (the account
- * servicer's reference first, it is the one banks keep unique; NtryRef
- * repeats in some banks' files, e.g. PostFinance's ESR participant number),
- * with its booking date and amount, so that a reused reference never makes
- * a different entry vanish as a "duplicate".  A child adds its position and
- * its own reference.  Without any reference a line is unique to its file.
+ * The dedupe key of an entry: its own reference (the account servicer's
+ * reference first, it is the one banks keep unique; NtryRef repeats in some
+ * banks' files, e.g. PostFinance's ESR participant number), with its
+ * booking date and amount, so that a reused reference never makes a
+ * different entry vanish as a "duplicate".  A line without a reference,
+ * and a child of a batch (staged with its entry), has none: the empty key.
  */
+static const char *line_ref(const ledger_stmt_line *ln)
+{
+	return ln->provider_ref && ln->provider_ref[0] ? ln->provider_ref
+	       : ln->entry_ref && ln->entry_ref[0] ? ln->entry_ref : NULL;
+}
+
 /* Appends s (at most max bytes of it) to out at *len, keeping room for the
  * NUL; the key is cut, never overrun. */
 static void key_put(char *out, size_t cap, size_t *len, const char *s, size_t max)
@@ -530,36 +573,21 @@ static void key_put(char *out, size_t cap, size_t *len, const char *s, size_t ma
 	out[*len] = '\0';
 }
 
-static void dedupe_key(ledger *lg, const ledger_stmt_line *ln, char *out, size_t cap)
+static void dedupe_key(const ledger_stmt_line *ln, const char *ref, char *out,
+                       size_t cap)
 {
-	char amt[AMOUNT_TEXT_MAX], num[32];
-	const char *ref = ln->provider_ref && ln->provider_ref[0] ? ln->provider_ref
-	                  : ln->entry_ref && ln->entry_ref[0] ? ln->entry_ref : NULL;
+	char amt[AMOUNT_TEXT_MAX];
 	size_t len = 0;
 
-	LG_ASSERT(cap > 2 * LG_STMT_FIELD_MAX);
-	out[0] = '\0';
+	LG_ASSERT(cap > 2 * LG_STMT_FIELD_MAX && ref && ref[0] && ln->child_index < 0);
 	/* Built by hand, not with snprintf: this runs once per staged line. */
-	if (ln->child_index < 0) {
-		if (ref) {
-			amount_format_minor(ln->amount_minor, amt, sizeof amt);
-			key_put(out, cap, &len, ref, 1024);
-			key_put(out, cap, &len, "|", 1);
-			key_put(out, cap, &len, ln->booking_date ? ln->booking_date : "", 16);
-			key_put(out, cap, &len, "|", 1);
-			key_put(out, cap, &len, amt, sizeof amt);
-		} else {
-			snprintf(out, cap, "file:%lld:entry:%ld", lg->stage.file_id,
-			         ln->entry_index);
-		}
-		return;
-	}
-	/* The child's position within its entry is part of the key: banks
-	 * repeat references such as "NOTPROVIDED" across a batch's children. */
-	snprintf(num, sizeof num, "/%ld:", ln->child_index);
-	key_put(out, cap, &len, lg->stage.parent_key, 1024);
-	key_put(out, cap, &len, num, sizeof num);
-	key_put(out, cap, &len, ln->end_to_end_id ? ln->end_to_end_id : "", 512);
+	out[0] = '\0';
+	amount_format_minor(ln->amount_minor, amt, sizeof amt);
+	key_put(out, cap, &len, ref, 1024);
+	key_put(out, cap, &len, "|", 1);
+	key_put(out, cap, &len, ln->booking_date ? ln->booking_date : "", 16);
+	key_put(out, cap, &len, "|", 1);
+	key_put(out, cap, &len, amt, sizeof amt);
 }
 
 /* amt and diff are the caller's, alive until the insert is stepped. */
@@ -621,14 +649,54 @@ static int key_owner(ledger *lg, const char *key, long long *file_id, lg_error *
 	                                             : lg_sql_error(lg, err, "reading staged lines");
 }
 
+/* Steps the bound insert under key `base`: the same key twice in one file
+ * is two rows (exports repeat scrubbed or batch-level references), the
+ * n-th occurrence keyed "KEY#n", so that the same rows in an overlapping
+ * export still meet their twins.  *dup: another file staged it. */
+static int insert_keyed(ledger *lg, sqlite3_stmt *st, const char *base, int *dup,
+                        lg_error *err)
+{
+	char key[2 * LG_STMT_FIELD_MAX + 200];
+	int rc;
+
+	*dup = 0;
+	for (int occ = 1; occ <= LG_STAGE_OCCURRENCES_MAX; occ++) {
+		long long owner = 0;
+		if (occ == 1)
+			memcpy(key, base, strlen(base) + 1);
+		else
+			snprintf(key, sizeof key, "%.2200s#%d", base, occ);
+		sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) {
+			rc = lg_sql_error(lg, err, "staging a line");
+			sqlite3_reset(st);
+			return rc;
+		}
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return LG_OK;
+		rc = key_owner(lg, key, &owner, err);
+		if (rc)
+			return rc;
+		if (owner != lg->stage.file_id) {
+			*dup = 1; /* staged from another file: a duplicate */
+			return LG_OK;
+		}
+	}
+	return lg_error_set(err, LG_EDATA, "more than %d lines of one file share the key "
+	                    "'%.200s'", LG_STAGE_OCCURRENCES_MAX, base);
+}
+
 int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
                       const ledger_stmt_line *ln, ledger_stage_result *res,
                       lg_error *err)
 {
-	char base[2 * LG_STMT_FIELD_MAX + 160], key[2 * LG_STMT_FIELD_MAX + 200];
+	char base[2 * LG_STMT_FIELD_MAX + 160];
 	unsigned char amt[AMOUNT_BLOB_BYTES], diff[AMOUNT_BLOB_BYTES];
+	const char *ref = ln->child_index < 0 ? line_ref(ln) : NULL;
 	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc, dup = 0;
 
 	(void)s;
 	LG_ASSERT(lg->in_tx && lg->stage.account[0]);
@@ -638,7 +706,6 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 		res->duplicates++;
 		return LG_OK; /* its batch entry is already staged, children too */
 	}
-	dedupe_key(lg, ln, base, sizeof base);
 	st = lg_stmt(lg, ST_STAGE_LINE);
 	if (!st)
 		return lg_sql_error(lg, err, "staging a line");
@@ -649,42 +716,25 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 	if (ln->child_index >= 0 && lg->stage.parent_row > 0)
 		sqlite3_bind_int64(st, 7, lg->stage.parent_row);
 	bind_line_fields(st, ln, amt, diff);
-	/* The same key twice in one file is two rows (exports repeat scrubbed
-	 * or batch-level references): the n-th occurrence is keyed "KEY#n", so
-	 * that the same rows in an overlapping export still meet their twins. */
-	for (int occ = 1;; occ++) {
-		long long owner = 0;
-		if (occ == 1)
-			memcpy(key, base, strlen(base) + 1);
-		else
-			snprintf(key, sizeof key, "%.2200s#%d", base, occ);
-		sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
+	if (ref) {
+		dedupe_key(ln, ref, base, sizeof base);
+		rc = insert_keyed(lg, st, base, &dup, err);
+	} else {
+		sqlite3_bind_text(st, 5, "", 0, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? LG_OK
+		     : lg_sql_error(lg, err, "staging a line");
 		sqlite3_reset(st);
-		if (rc != SQLITE_CONSTRAINT || occ >= LG_STAGE_OCCURRENCES_MAX)
-			break;
-		rc = key_owner(lg, key, &owner, err);
-		if (rc)
-			return rc;
-		if (owner != lg->stage.file_id) {
-			rc = SQLITE_CONSTRAINT; /* staged from another file: a duplicate */
-			break;
-		}
 	}
+	if (rc)
+		return rc;
 	if (ln->child_index < 0) {
-		lg->stage.parent_duplicate = rc == SQLITE_CONSTRAINT;
-		lg->stage.parent_row = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(lg->db) : 0;
-		size_t kn = strnlen(key, sizeof lg->stage.parent_key - 1);
-		memcpy(lg->stage.parent_key, key, kn);
-		lg->stage.parent_key[kn] = '\0';
+		lg->stage.parent_duplicate = dup;
+		lg->stage.parent_row = dup ? 0 : sqlite3_last_insert_rowid(lg->db);
 	}
-	if (rc == SQLITE_CONSTRAINT) {
+	if (dup)
 		res->duplicates++;
-		return LG_OK;
-	}
-	if (rc != SQLITE_DONE)
-		return lg_sql_error(lg, err, "staging a line");
-	res->lines++;
+	else
+		res->lines++;
 	return LG_OK;
 }
 
