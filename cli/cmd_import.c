@@ -223,6 +223,7 @@ static int post_file(ledger *lg, const struct import_opts *o, const char *path)
  */
 #define PIPE_BLOCK_BYTES ((size_t)1 << 20)
 #define PIPE_BLOCKS 3
+#define PIPE_RUN_LINES 256               /* lines handed to the ledger at once */
 #define ASSETS_MAX 4096           /* assets the reader can look up */
 
 enum pipe_kind { PIPE_BEGIN, PIPE_LINE, PIPE_END, PIPE_STATUS };
@@ -505,6 +506,33 @@ static int stage_record(struct import_ctx *c, struct pipe_rec *r, lg_error *err)
 	}
 }
 
+/* Stages one block in order; runs of lines go to the ledger together
+ * (several rows to one insert), while their records are alive. */
+static int stage_block(struct import_ctx *c, struct pipe_block *b, lg_error *err)
+{
+	const imp_line *run[PIPE_RUN_LINES];
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t at = 0; at < b->len && rc == 0;) {
+		struct pipe_rec *r = (struct pipe_rec *)(void *)(b->buf + at);
+		at += r->size;
+		if (r->kind == PIPE_LINE) {
+			run[n++] = pipe_fix(r, line_strs, sizeof line_strs / sizeof line_strs[0]);
+			if (n < PIPE_RUN_LINES)
+				continue;
+		}
+		if (n > 0)
+			rc = ledger_stage_lines(c->lg, NULL, run, n, &c->res, err);
+		if (rc == 0 && r->kind != PIPE_LINE)
+			rc = stage_record(c, r, err);
+		n = 0;
+	}
+	if (rc == 0 && n > 0)
+		rc = ledger_stage_lines(c->lg, NULL, run, n, &c->res, err);
+	return rc;
+}
+
 /* Stages what the reader sends until it is done; the first staging error
  * stops the reader and is returned in err. */
 static int pipe_stage(struct pipe *p, struct import_ctx *c, lg_error *err)
@@ -525,11 +553,7 @@ static int pipe_stage(struct pipe *p, struct import_ctx *c, lg_error *err)
 		}
 		b = &p->block[p->head];
 		pthread_mutex_unlock(&p->mu);
-		for (size_t at = 0; at < b->len && rc == 0;) {
-			struct pipe_rec *r = (struct pipe_rec *)(void *)(b->buf + at);
-			at += r->size;
-			rc = stage_record(c, r, err);
-		}
+		rc = stage_block(c, b, err);
 		/* A file imported before is known as soon as its hash is: stop. */
 		if (rc == 0)
 			rc = sha_check(p->lg, p->f, p->sha, c, 0, err);

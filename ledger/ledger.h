@@ -377,6 +377,12 @@ int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *st,
 int ledger_stage_line(ledger *lg, const ledger_stmt_statement *st,
                       const ledger_stmt_line *ln, ledger_stage_result *res,
                       lg_error *err);
+/* As ledger_stage_line for n consecutive lines of the current statement,
+ * in order, with the same outcome; cheaper per line (several rows to one
+ * insert).  The lines and their strings are borrowed for the call. */
+int ledger_stage_lines(ledger *lg, const ledger_stmt_statement *st,
+                       const ledger_stmt_line *const *lines, size_t n,
+                       ledger_stage_result *res, lg_error *err);
 /* Closes the current statement: checks opening + booked entries against
  * closing and the continuity with the account's previous statement,
  * recording breaks.  With `strict`, a balance break is an error instead. */

@@ -590,39 +590,41 @@ static void dedupe_key(const ledger_stmt_line *ln, const char *ref, char *out,
 	key_put(out, cap, &len, amt, sizeof amt);
 }
 
-/* amt and diff are the caller's, alive until the insert is stepped. */
-static void bind_line_fields(sqlite3_stmt *st, const ledger_stmt_line *ln,
+/* The line's own fields into the insert's parameters o+1.. (o: the row's
+ * first parameter less one); amt and diff are the caller's, alive until
+ * the insert is stepped. */
+static void bind_line_fields(sqlite3_stmt *st, int o, const ledger_stmt_line *ln,
                              unsigned char amt[AMOUNT_BLOB_BYTES],
                              unsigned char diff[AMOUNT_BLOB_BYTES])
 {
-	bind_static(st, 6, ln->entry_ref);
-	bind_static(st, 9, ln->booking_date);
-	bind_static(st, 10, ln->value_date);
+	bind_static(st, o + 6, ln->entry_ref);
+	bind_static(st, o + 9, ln->booking_date);
+	bind_static(st, o + 10, ln->value_date);
 	amount_encode(ln->amount_minor, amt);
-	sqlite3_bind_blob(st, 11, amt, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
-	bind_static(st, 12, ln->asset);
-	bind_static(st, 13, ln->counterparty_name);
-	bind_static(st, 14, ln->counterparty_account);
-	bind_static(st, 15, ln->end_to_end_id);
-	bind_static(st, 16, ln->instruction_id);
-	bind_static(st, 17, ln->provider_ref);
-	bind_static(st, 18, ln->uetr);
-	bind_static(st, 19, ln->remittance);
-	bind_static(st, 20, ln->tx_code);
-	bind_static(st, 21, ln->status);
-	bind_static(st, 22, ln->batch_id);
-	bind_static(st, 23, ln->return_reason);
-	sqlite3_bind_int(st, 24, ln->reversal ? 1 : 0);
-	bind_static(st, 25, ln->charges);
-	sqlite3_bind_int64(st, 26, ln->entry_index);
-	sqlite3_bind_int64(st, 27, ln->child_index);
-	sqlite3_bind_int64(st, 28, ln->line_no);
-	bind_static(st, 29, ln->raw_json ? ln->raw_json : "{}");
-	sqlite3_bind_int(st, 8, ln->is_batch ? 1 : 0);
-	sqlite3_bind_int64(st, 30, ln->children);
+	sqlite3_bind_blob(st, o + 11, amt, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+	bind_static(st, o + 12, ln->asset);
+	bind_static(st, o + 13, ln->counterparty_name);
+	bind_static(st, o + 14, ln->counterparty_account);
+	bind_static(st, o + 15, ln->end_to_end_id);
+	bind_static(st, o + 16, ln->instruction_id);
+	bind_static(st, o + 17, ln->provider_ref);
+	bind_static(st, o + 18, ln->uetr);
+	bind_static(st, o + 19, ln->remittance);
+	bind_static(st, o + 20, ln->tx_code);
+	bind_static(st, o + 21, ln->status);
+	bind_static(st, o + 22, ln->batch_id);
+	bind_static(st, o + 23, ln->return_reason);
+	sqlite3_bind_int(st, o + 24, ln->reversal ? 1 : 0);
+	bind_static(st, o + 25, ln->charges);
+	sqlite3_bind_int64(st, o + 26, ln->entry_index);
+	sqlite3_bind_int64(st, o + 27, ln->child_index);
+	sqlite3_bind_int64(st, o + 28, ln->line_no);
+	bind_static(st, o + 29, ln->raw_json ? ln->raw_json : "{}");
+	sqlite3_bind_int(st, o + 8, ln->is_batch ? 1 : 0);
+	sqlite3_bind_int64(st, o + 30, ln->children);
 	if (ln->is_batch) {
 		amount_encode(ln->batch_difference_minor, diff);
-		sqlite3_bind_blob(st, 31, diff, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, o + 31, diff, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
 	}
 }
 
@@ -715,7 +717,7 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 	sqlite3_bind_text(st, 4, lg->stage.account, -1, SQLITE_STATIC);
 	if (ln->child_index >= 0 && lg->stage.parent_row > 0)
 		sqlite3_bind_int64(st, 7, lg->stage.parent_row);
-	bind_line_fields(st, ln, amt, diff);
+	bind_line_fields(st, 0, ln, amt, diff);
 	if (ref) {
 		dedupe_key(ln, ref, base, sizeof base);
 		rc = insert_keyed(lg, st, base, &dup, err);
@@ -731,11 +733,207 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 		lg->stage.parent_duplicate = dup;
 		lg->stage.parent_row = dup ? 0 : sqlite3_last_insert_rowid(lg->db);
 	}
+	lg->stage.next_id = 0; /* the row took the next id, if any */
 	if (dup)
 		res->duplicates++;
 	else
 		res->lines++;
 	return LG_OK;
+}
+
+/* --- several lines to one insert ------------------------------------- */
+
+#define STAGE_BATCH_ROWS 16   /* lines to one multi-row insert */
+#define STAGE_ROW_PARAMS 31   /* parameters of one row, as ST_STAGE_LINE's */
+#define STAGE_KEY_MAX (2 * LG_STMT_FIELD_MAX + 160)
+#define STAGE_COOLDOWN_RUNS 4 /* runs staged one by one after a key was met */
+
+/* The multi-row insert and the keys and amounts its rows point at until it
+ * is stepped. */
+struct lg_stage_batch {
+	sqlite3_stmt *st;
+	char key[STAGE_BATCH_ROWS][STAGE_KEY_MAX];
+	unsigned char amt[STAGE_BATCH_ROWS][AMOUNT_BLOB_BYTES];
+	unsigned char diff[STAGE_BATCH_ROWS][AMOUNT_BLOB_BYTES];
+};
+
+/* The columns of ST_STAGE_LINE (store.c) in its order, and the parameter
+ * each takes within a row, as there. */
+static const char stage_cols[] =
+	"file_id, statement_no, channel, account, dedupe_key, entry_ref, parent_id,"
+	" is_batch, children, booking_date, value_date, amount, asset,"
+	" counterparty_name, counterparty_account, end_to_end_id, instruction_id,"
+	" provider_ref, uetr, remittance, tx_code, status, batch_id, return_reason,"
+	" reversal, charges, entry_index, child_index, line_no, raw,"
+	" batch_difference";
+static const int stage_row_params[] = { 1, 2, 3, 4, 5, 6, 7, 8, 30, 9, 10, 11, 12,
+	13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31 };
+
+void lg_staging_close(ledger *lg)
+{
+	if (!lg->stage_batch)
+		return;
+	sqlite3_finalize(lg->stage_batch->st);
+	free(lg->stage_batch);
+	lg->stage_batch = NULL;
+}
+
+/* The multi-row insert, prepared once per handle, reset and cleared. */
+static struct lg_stage_batch *stage_batch(ledger *lg)
+{
+	struct lg_stage_batch *b = lg->stage_batch;
+	size_t cap = sizeof stage_cols + 64 + STAGE_BATCH_ROWS * STAGE_ROW_PARAMS * 8;
+	char *sql;
+	size_t len;
+
+	if (b) {
+		sqlite3_reset(b->st);
+		sqlite3_clear_bindings(b->st);
+		return b;
+	}
+	b = calloc(1, sizeof *b);
+	sql = malloc(cap);
+	if (!b || !sql)
+		goto fail;
+	len = (size_t)snprintf(sql, cap, "INSERT INTO statement_lines(%s) VALUES", stage_cols);
+	for (int r = 0; r < STAGE_BATCH_ROWS; r++)
+		for (int c = 0; c < STAGE_ROW_PARAMS; c++)
+			len += (size_t)snprintf(sql + len, cap - len, "%s?%d%s",
+			                        c ? "," : r ? ",(" : "(",
+			                        r * STAGE_ROW_PARAMS + stage_row_params[c],
+			                        c == STAGE_ROW_PARAMS - 1 ? ")" : "");
+	LG_ASSERT(len < cap);
+	if (sqlite3_prepare_v3(lg->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &b->st,
+	                       NULL) != SQLITE_OK)
+		goto fail;
+	free(sql);
+	lg->stage_batch = b;
+	return b;
+fail:
+	free(sql);
+	free(b);
+	return NULL;
+}
+
+/* The id the next staged line gets: one past the largest, as SQLite gives
+ * a new row (no AUTOINCREMENT; checked after every insert), inside the
+ * file's write transaction, so no other writer takes it.  Inserting
+ * without an id keeps SQLite's append path; knowing it lets a child name
+ * its batch entry inserted in the same statement. */
+static int next_line_id(ledger *lg, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (lg->stage.next_id > 0)
+		return LG_OK;
+	if (sqlite3_prepare_v2(lg->db, "SELECT coalesce(max(id), 0) + 1 FROM statement_lines",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading staged lines");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		lg->stage.next_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? LG_OK : lg_sql_error(lg, err, "reading staged lines");
+}
+
+/*
+ * STAGE_BATCH_ROWS lines as one insert.  When a line's key is
+ * met (a duplicate, or a repeat within the file) the insert fails whole and
+ * leaves nothing (the statement is rolled back): *done is then 0 and the
+ * caller stages the lines one by one, which sorts them out.
+ */
+static int stage_batch_try(ledger *lg, const ledger_stmt_line *const *lines,
+                           int *done, ledger_stage_result *res, lg_error *err)
+{
+	struct lg_stage_batch *b;
+	long long parent = lg->stage.parent_row, id;
+	int rc, tops = 0;
+
+	*done = 0;
+	for (int i = 0; i < STAGE_BATCH_ROWS; i++) {
+		const ledger_stmt_line *ln = lines[i];
+		/* the one-by-one path reports these, or skips the children */
+		if (!ln->asset || !ln->asset[0] ||
+		    (ln->child_index >= 0 && (tops == 0 ? lg->stage.parent_duplicate ||
+		                              parent <= 0 : 0)))
+			return LG_OK;
+		tops += ln->child_index < 0;
+	}
+	rc = next_line_id(lg, err);
+	if (rc)
+		return rc;
+	b = stage_batch(lg);
+	if (!b)
+		return lg_sql_error(lg, err, "staging lines");
+	id = lg->stage.next_id;
+	for (int i = 0; i < STAGE_BATCH_ROWS; i++) {
+		const ledger_stmt_line *ln = lines[i];
+		const char *ref = ln->child_index < 0 ? line_ref(ln) : NULL;
+		int o = i * STAGE_ROW_PARAMS;
+
+		sqlite3_bind_int64(b->st, o + 1, lg->stage.file_id);
+		sqlite3_bind_int64(b->st, o + 2, lg->stage.statement_no);
+		sqlite3_bind_text(b->st, o + 3, lg->stage.channel, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b->st, o + 4, lg->stage.account, -1, SQLITE_STATIC);
+		if (ref)
+			dedupe_key(ln, ref, b->key[i], sizeof b->key[i]);
+		else
+			b->key[i][0] = '\0';
+		sqlite3_bind_text(b->st, o + 5, b->key[i], -1, SQLITE_STATIC);
+		if (ln->child_index >= 0)
+			sqlite3_bind_int64(b->st, o + 7, parent);
+		bind_line_fields(b->st, o, ln, b->amt[i], b->diff[i]);
+		if (ln->child_index < 0)
+			parent = id + i;
+	}
+	rc = sqlite3_step(b->st);
+	if (rc == SQLITE_CONSTRAINT) {
+		sqlite3_reset(b->st);
+		return LG_OK;
+	}
+	if (rc != SQLITE_DONE || sqlite3_changes(lg->db) != STAGE_BATCH_ROWS) {
+		rc = lg_sql_error(lg, err, "staging lines");
+		sqlite3_reset(b->st);
+		return rc;
+	}
+	sqlite3_reset(b->st);
+	if (sqlite3_last_insert_rowid(lg->db) != id + STAGE_BATCH_ROWS - 1)
+		return lg_error_set(err, LG_EINTERNAL, "staged lines did not get the ids "
+		                    "expected (%lld..); nothing was staged", id);
+	lg->stage.next_id = id + STAGE_BATCH_ROWS;
+	lg->stage.parent_row = parent;
+	if (tops > 0)
+		lg->stage.parent_duplicate = 0;
+	res->lines += STAGE_BATCH_ROWS;
+	*done = 1;
+	return LG_OK;
+}
+
+int ledger_stage_lines(ledger *lg, const ledger_stmt_statement *s,
+                       const ledger_stmt_line *const *lines, size_t n,
+                       ledger_stage_result *res, lg_error *err)
+{
+	size_t i = 0;
+	int rc = LG_OK;
+
+	LG_ASSERT(lg->in_tx && lg->stage.account[0]);
+	while (i < n && !rc) {
+		size_t run = n - i < STAGE_BATCH_ROWS ? n - i : STAGE_BATCH_ROWS;
+		int done = 0;
+
+		if (run == STAGE_BATCH_ROWS && lg->stage.batch_cooldown == 0) {
+			rc = stage_batch_try(lg, lines + i, &done, res, err);
+			if (!rc && !done)
+				lg->stage.batch_cooldown = STAGE_COOLDOWN_RUNS;
+		} else if (lg->stage.batch_cooldown > 0 && run == STAGE_BATCH_ROWS) {
+			lg->stage.batch_cooldown--;
+		}
+		for (size_t k = 0; !rc && !done && k < run; k++)
+			rc = ledger_stage_line(lg, s, lines[i + k], res, err);
+		i += run;
+	}
+	return rc;
 }
 
 static void fmt_amount(amount_minor_t v, int scale, char *buf, size_t cap)
