@@ -108,7 +108,8 @@ demo: deps
 	samples/demo.sh out/demo
 
 bench: deps
-	$(MAKE) bin/clearbook build/release/bench_raw build/release/bench_floor
+	$(MAKE) bin/clearbook build/release/bench_raw build/release/bench_floor \
+		build/release/bench_csv_pass
 	bench/run.sh
 	bench/import.sh
 	bench/import_csv.sh
@@ -122,6 +123,10 @@ build/release/bench_raw: bench/raw_inserts.c
 build/release/bench_floor: bench/floor_inserts.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(OPT) $< -o $@ -lsqlite3
+
+build/release/bench_csv_pass: bench/csv_pass.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(OPT) $< -o $@ -lcsv
 
 install: bin/clearbook
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/clearbook

@@ -6,6 +6,8 @@
 #include "cli.h"
 #include "../importers/importers.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -221,6 +223,7 @@ static int post_file(ledger *lg, const struct import_opts *o, const char *path)
  */
 #define PIPE_BLOCK_BYTES ((size_t)1 << 20)
 #define PIPE_BLOCKS 3
+#define PIPE_RUN_LINES 256               /* lines handed to the ledger at once */
 #define ASSETS_MAX 4096           /* assets the reader can look up */
 
 enum pipe_kind { PIPE_BEGIN, PIPE_LINE, PIPE_END, PIPE_STATUS };
@@ -503,6 +506,33 @@ static int stage_record(struct import_ctx *c, struct pipe_rec *r, lg_error *err)
 	}
 }
 
+/* Stages one block in order; runs of lines go to the ledger together
+ * (several rows to one insert), while their records are alive. */
+static int stage_block(struct import_ctx *c, struct pipe_block *b, lg_error *err)
+{
+	const imp_line *run[PIPE_RUN_LINES];
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t at = 0; at < b->len && rc == 0;) {
+		struct pipe_rec *r = (struct pipe_rec *)(void *)(b->buf + at);
+		at += r->size;
+		if (r->kind == PIPE_LINE) {
+			run[n++] = pipe_fix(r, line_strs, sizeof line_strs / sizeof line_strs[0]);
+			if (n < PIPE_RUN_LINES)
+				continue;
+		}
+		if (n > 0)
+			rc = ledger_stage_lines(c->lg, NULL, run, n, &c->res, err);
+		if (rc == 0 && r->kind != PIPE_LINE)
+			rc = stage_record(c, r, err);
+		n = 0;
+	}
+	if (rc == 0 && n > 0)
+		rc = ledger_stage_lines(c->lg, NULL, run, n, &c->res, err);
+	return rc;
+}
+
 /* Stages what the reader sends until it is done; the first staging error
  * stops the reader and is returned in err. */
 static int pipe_stage(struct pipe *p, struct import_ctx *c, lg_error *err)
@@ -523,11 +553,7 @@ static int pipe_stage(struct pipe *p, struct import_ctx *c, lg_error *err)
 		}
 		b = &p->block[p->head];
 		pthread_mutex_unlock(&p->mu);
-		for (size_t at = 0; at < b->len && rc == 0;) {
-			struct pipe_rec *r = (struct pipe_rec *)(void *)(b->buf + at);
-			at += r->size;
-			rc = stage_record(c, r, err);
-		}
+		rc = stage_block(c, b, err);
 		/* A file imported before is known as soon as its hash is: stop. */
 		if (rc == 0)
 			rc = sha_check(p->lg, p->f, p->sha, c, 0, err);
@@ -790,22 +816,79 @@ int cmd_import(const cli_ctx *cx, int argc, char **argv)
 
 /* --- statement list / breaks ------------------------------------------- */
 
+/* The cells of a staged line as the table shows them; amt is the caller's. */
+static void staged_cells(const ledger_staged_row *r, char id[32], char parent[32],
+                         char amt[AMOUNT_TEXT_MAX], const char *cells[12])
+{
+	snprintf(id, 32, "%lld", r->id);
+	snprintf(parent, 32, "%lld", r->parent_id);
+	if (r->scale >= 0)
+		amount_format(r->amount_minor, r->scale, amt, AMOUNT_TEXT_MAX);
+	else
+		amount_format_minor(r->amount_minor, amt, AMOUNT_TEXT_MAX);
+	const char *c[] = { id, r->channel, r->account, r->booking_date, amt,
+	                    r->asset, r->status, r->entry_ref, r->end_to_end_id,
+	                    r->counterparty_name, r->parent_id ? parent : "",
+	                    r->is_batch ? "batch" : r->reversal ? "reversal" : "" };
+	memcpy(cells, c, sizeof c);
+}
+
 static int staged_row(void *ctx, const ledger_staged_row *r)
 {
-	char id[32], parent[32], amt[AMOUNT_TEXT_MAX], line[32];
-	snprintf(id, sizeof id, "%lld", r->id);
-	snprintf(parent, sizeof parent, "%lld", r->parent_id);
-	snprintf(line, sizeof line, "%ld", r->line_no);
-	if (r->scale >= 0)
-		amount_format(r->amount_minor, r->scale, amt, sizeof amt);
-	else
-		amount_format_minor(r->amount_minor, amt, sizeof amt);
-	const char *cells[] = { id, r->channel, r->account, r->booking_date, amt,
-	                        r->asset, r->status, r->entry_ref, r->end_to_end_id,
-	                        r->counterparty_name, r->parent_id ? parent : "",
-	                        r->is_batch ? "batch" : r->reversal ? "reversal" : "" };
-	(void)line;
+	char id[32], parent[32], amt[AMOUNT_TEXT_MAX];
+	const char *cells[12];
+
+	staged_cells(r, id, parent, amt, cells);
 	return out_table_add(ctx, cells) ? LG_EINTERNAL : 0;
+}
+
+/* --raw in text or CSV: each line's provenance and original fields, the
+ * JSON object statement_lines_raw gives. */
+static int staged_raw_row(void *ctx, const ledger_staged_row *r)
+{
+	char id[32], line[32];
+
+	snprintf(id, sizeof id, "%lld", r->id);
+	snprintf(line, sizeof line, "%ld", r->line_no);
+	const char *cells[] = { id, r->file_name, line, r->raw };
+	return out_table_add(ctx, cells) ? LG_EINTERNAL : 0;
+}
+
+struct staged_json {
+	const char *const *names;
+	const unsigned *flags;
+	long rows;
+};
+
+/* JSON: the table's columns, then the line's file, line number and
+ * original fields (as an object), one object a line, streamed. */
+static int staged_json_row(void *ctx, const ledger_staged_row *r)
+{
+	struct staged_json *sj = ctx;
+	char id[32], parent[32], amt[AMOUNT_TEXT_MAX];
+	const char *cells[12];
+	json_t *o = json_object(), *raw;
+	char *text;
+
+	if (!o)
+		return LG_EINTERNAL;
+	staged_cells(r, id, parent, amt, cells);
+	for (int c = 0; c < 12; c++) {
+		const char *v = cells[c] ? cells[c] : "";
+		json_object_set_new(o, sj->names[c], (sj->flags[c] & OUT_INTEGER) && v[0]
+		                    ? json_integer(strtoll(v, NULL, 10)) : json_string(v));
+	}
+	json_object_set_new(o, "file", json_string(r->file_name ? r->file_name : ""));
+	json_object_set_new(o, "line", json_integer(r->line_no));
+	raw = r->raw ? json_loads(r->raw, JSON_DECODE_ANY, NULL) : NULL;
+	json_object_set_new(o, "raw", raw ? raw : json_string(r->raw ? r->raw : ""));
+	text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return LG_EINTERNAL;
+	printf("%s\n  %s", sj->rows++ ? "," : "", text);
+	free(text);
+	return 0;
 }
 
 static int break_row(void *ctx, const ledger_break_row *r)
@@ -821,12 +904,14 @@ int cmd_statement(const cli_ctx *cx, int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: clearbook statement list [--channel C] [--date YYYY-MM-DD]\n"
-		"                                [--format text|csv|json]\n"
+		"                                [--format text|csv|json] [--raw]\n"
 		"       clearbook statement breaks [--format text|csv|json]\n"
 		"Lists staged statement lines (a batch's children name their parent),\n"
 		"or the breaks found while staging: balances that do not add up,\n"
 		"sequence gaps and overlaps, openings that differ from the previous\n"
-		"closing, statements imported twice.\n";
+		"closing, statements imported twice.  JSON gives each line's file, line\n"
+		"number and original fields (\"raw\", as read from the file); --raw shows\n"
+		"those alone (id, file, line, raw) as text or CSV.\n";
 	static const char *const names[] = { "id", "channel", "account", "booked",
 	                                     "amount", "asset", "status", "entry_ref",
 	                                     "end_to_end_id", "counterparty", "parent",
@@ -836,9 +921,13 @@ int cmd_statement(const cli_ctx *cx, int argc, char **argv)
 	static const char *const bnames[] = { "id", "kind", "account", "statement",
 	                                      "file", "detail" };
 	static const unsigned bflags[] = { OUT_INTEGER, 0, 0, 0, 0, 0 };
+	static const char *const rnames[] = { "id", "file", "line", "raw" };
+	static const unsigned rflags[] = { OUT_INTEGER, 0, OUT_INTEGER, 0 };
 	const char *channel = NULL, *date = NULL, *format = NULL, *pos[1];
+	int raw = 0;
 	struct cli_opt opts[] = { { "--channel", &channel, NULL }, { "--date", &date, NULL },
-	                          { "--format", &format, NULL }, { NULL, NULL, NULL } };
+	                          { "--format", &format, NULL }, { "--raw", NULL, &raw },
+	                          { NULL, NULL, NULL } };
 	enum out_format f;
 	out_table t;
 	lg_error err;
@@ -860,14 +949,23 @@ int cmd_statement(const cli_ctx *cx, int argc, char **argv)
 	if (rc)
 		return rc;
 	lg_error_init(&err);
-	if (breaks) {
+	if (!breaks && f == OUT_JSON) {
+		struct staged_json sj = { names, flags, 0 };
+		out_table_init(&t, 12, names, flags);
+		fputs("[", stdout);
+		rc = ledger_staged_list(lg, channel, date, staged_json_row, &sj, &err);
+		fputs(sj.rows ? "\n]\n" : "]\n", stdout);
+	} else if (breaks) {
 		out_table_init(&t, 6, bnames, bflags);
 		rc = ledger_breaks_list(lg, break_row, &t, &err);
+	} else if (raw) {
+		out_table_init(&t, 4, rnames, rflags);
+		rc = ledger_staged_list(lg, channel, date, staged_raw_row, &t, &err);
 	} else {
 		out_table_init(&t, 12, names, flags);
 		rc = ledger_staged_list(lg, channel, date, staged_row, &t, &err);
 	}
-	if (!rc)
+	if (!rc && (breaks || f != OUT_JSON))
 		out_table_print(&t, f, stdout);
 	out_table_release(&t);
 	ledger_close(lg);

@@ -655,27 +655,89 @@ static int json_string(struct csv_json *j, const char *s, size_t n)
 	return rc || json_byte(j, '"');
 }
 
+/* Which of a line's fields each profile column can feed, by code. */
+static const struct {
+	enum imp_col col;
+	int code;
+} raw_fields[] = {
+	{ IMP_COL_ENTRY_REF, LG_RAW_ENTRY_REF },
+	{ IMP_COL_BOOKING_DATE, LG_RAW_BOOKING_DATE },
+	{ IMP_COL_VALUE_DATE, LG_RAW_VALUE_DATE },
+	{ IMP_COL_ASSET, LG_RAW_ASSET },
+	{ IMP_COL_COUNTERPARTY_NAME, LG_RAW_COUNTERPARTY_NAME },
+	{ IMP_COL_COUNTERPARTY_ACCOUNT, LG_RAW_COUNTERPARTY_ACCOUNT },
+	{ IMP_COL_FROM, LG_RAW_COUNTERPARTY_ACCOUNT },
+	{ IMP_COL_TO, LG_RAW_COUNTERPARTY_ACCOUNT },
+	{ IMP_COL_END_TO_END_ID, LG_RAW_END_TO_END_ID },
+	{ IMP_COL_INSTRUCTION_ID, LG_RAW_INSTRUCTION_ID },
+	{ IMP_COL_PROVIDER_REF, LG_RAW_PROVIDER_REF },
+	{ IMP_COL_UETR, LG_RAW_UETR },
+	{ IMP_COL_REMITTANCE, LG_RAW_REMITTANCE },
+	{ IMP_COL_TX_CODE, LG_RAW_TX_CODE },
+	{ IMP_COL_STATUS, LG_RAW_STATUS },
+	{ IMP_COL_BATCH_ID, LG_RAW_BATCH_ID },
+	{ IMP_COL_RETURN_REASON, LG_RAW_RETURN_REASON },
+};
+
+/* For each of the first n cells, the code of the line field that holds
+ * exactly its text, else 0: the cell is then stored as that code, its
+ * text once, in the field. */
+static void cell_codes(const struct csv_cells *c, int n, const int *col,
+                       const imp_line *ln, unsigned char *code)
+{
+	memset(code, 0, (size_t)n);
+	for (size_t k = 0; k < sizeof raw_fields / sizeof raw_fields[0]; k++) {
+		int i = col[raw_fields[k].col];
+		const char *v;
+		size_t len;
+
+		if (i < 0 || i >= n || code[i])
+			continue;
+		v = ledger_line_field(ln, raw_fields[k].code);
+		len = c->n_bytes[i];
+		if (v && memcmp(v, c->buf + c->off[i], len) == 0 && v[len] == '\0')
+			code[i] = (unsigned char)raw_fields[k].code;
+	}
+}
+
 /* The cells of `c` (the first `n`) as a JSON array of strings, into buf.
+ * With a line (and the profile's columns), the array starts with null and
+ * a cell whose text is one of the line's fields is that field's code
+ * (ledger.h, enum lg_raw_field): staged lines keep their cells this way,
+ * beside the header kept once (ledger_stmt_statement.raw_header), so that
+ * neither a column name nor a value already in a field is written twice.
  * An array too big for cap keeps the cells that fit and ends with
- * {"#truncated":true}.  Staged lines keep their cells this way, beside the
- * header kept once (ledger_stmt_statement.raw_header): half the bytes of
- * writing every column name on every row. */
-static const char *cells_json(const struct csv_cells *c, int n, char *buf,
-                              size_t cap)
+ * {"#truncated":true}. */
+static const char *cells_json(const struct csv_cells *c, int n, const int *col,
+                              const imp_line *ln, char *buf, size_t cap)
 {
 	struct csv_json j = { buf, cap, 1, 0 };
+	unsigned char code[CSV_FIELDS_MAX];
 	int i;
 
-	IMP_ASSERT(cap > 2 * CSV_JSON_RESERVE);
+	IMP_ASSERT(cap > 2 * CSV_JSON_RESERVE && n <= CSV_FIELDS_MAX);
 	buf[0] = '[';
+	if (ln) {
+		memcpy(buf + 1, "null", 4);
+		j.len = 5;
+		cell_codes(c, n, col, ln, code);
+	} else {
+		memset(code, 0, (size_t)n);
+	}
 	for (i = 0; i < n && !j.full; i++) {
+		const char *cs = c->buf + c->off[i];
 		size_t mark = j.len;
 
-		if ((j.len > 1 && json_byte(&j, ',') != 0) ||
-		    json_string(&j, c->buf + c->off[i], c->n_bytes[i]) != 0) {
-			j.len = mark;
+		if (j.len > 1 && json_byte(&j, ',') != 0)
 			j.full = 1;
-		}
+		else if (code[i] >= 10 && json_byte(&j, (char)('0' + code[i] / 10)) != 0)
+			j.full = 1;
+		else if (code[i] && json_byte(&j, (char)('0' + code[i] % 10)) != 0)
+			j.full = 1;
+		else if (!code[i] && json_string(&j, cs, c->n_bytes[i]) != 0)
+			j.full = 1;
+		if (j.full)
+			j.len = mark;
 	}
 	IMP_ASSERT(j.len + CSV_JSON_RESERVE <= j.cap);
 	if (j.full)
@@ -690,13 +752,13 @@ static const char *cells_json(const struct csv_cells *c, int n, char *buf,
 
 /* The row's cells as staged: beyond the header only up to the last
  * non-empty cell (a trailing comma adds nothing). */
-static const char *row_cells(struct csv_rd *rd)
+static const char *row_cells(struct csv_rd *rd, const imp_line *ln)
 {
 	int n = rd->cur.n;
 
 	while (n > rd->hdr.n && rd->cur.n_bytes[n - 1] == 0)
 		n--;
-	return cells_json(&rd->cur, n, rd->raw, sizeof rd->raw);
+	return cells_json(&rd->cur, n, rd->col, ln, rd->raw, sizeof rd->raw);
 }
 
 /* The row's header-to-cell pairs, cells as they stand in the file.  A row
@@ -774,7 +836,7 @@ static int sink_begin(struct csv_rd *rd)
 	st->seq_nb = -1;
 	st->scale = -1;
 	st->line_no = rd->rec_line;
-	st->raw_header = cells_json(&rd->hdr, rd->hdr.n, rd->raw_header,
+	st->raw_header = cells_json(&rd->hdr, rd->hdr.n, NULL, NULL, rd->raw_header,
 	                            sizeof rd->raw_header);
 	if (rd->pf->asset[0] != '\0') {
 		if (scale_of(rd, rd->pf->asset, &scale) != 0)
@@ -960,6 +1022,7 @@ static int row_refused(struct csv_rd *rd)
 	return 0;
 }
 
+
 /* The header index to name a ledger refusal by: the account column of the
  * posting it names, the id's column for a conflict, else the amount's. */
 static int refusal_col(struct csv_rd *rd, const struct imp_template_out *o,
@@ -1046,7 +1109,7 @@ static int take_row(struct csv_rd *rd)
 	ln.line_no = rd->rec_line;
 	/* A posted row keeps its fields as an object in the transaction's
 	 * metadata; a staged one as cells beside the header. */
-	ln.raw_json = rd->post ? row_json(rd) : row_cells(rd);
+	ln.raw_json = rd->post ? row_json(rd) : row_cells(rd, &ln);
 	track_dates(rd, ln.booking_date);
 	rd->rows++;
 	IMP_ASSERT(rd->begun && (ln.raw_json[0] == '{' || ln.raw_json[0] == '['));

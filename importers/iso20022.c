@@ -1655,11 +1655,43 @@ static long dict_index(struct iso_rd *rd, const char *key)
 	return (long)d->n - 1;
 }
 
-/* One raw field: "index,value" into a pair array, or "key:value" into an
- * object (pairs 0), each after a comma but the first. */
-static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
-                       const char *key, uint32_t path_off, const char *val)
+/* The line's own fields by lg_raw_field code, for raw_member. */
+struct iso_fields {
+	const char *f[LG_RAW_FIELDS_END];
+};
+
+static void fields_of(const imp_line *ln, struct iso_fields *fl)
 {
+	fl->f[0] = NULL;
+	for (int c = 1; c < LG_RAW_FIELDS_END; c++)
+		fl->f[c] = ledger_line_field(ln, c);
+}
+
+/* The code of the line field whose text is exactly val, else 0.  Most
+ * fields point at the very text of their leaf, so pointers are compared
+ * first. */
+static int field_code(const struct iso_fields *fl, const char *val)
+{
+	if (!fl || !val[0])
+		return 0;
+	for (int c = 1; c < LG_RAW_FIELDS_END; c++)
+		if (fl->f[c] == val)
+			return c;
+	for (int c = 1; c < LG_RAW_FIELDS_END; c++)
+		if (fl->f[c] && fl->f[c][0] == val[0] && strcmp(fl->f[c], val) == 0)
+			return c;
+	return 0;
+}
+
+/* One raw field: "index,value" into a pair array, or "key:value" into an
+ * object (pairs 0), each after a comma but the first.  In a pair array a
+ * value that is the text of one of the line's own fields (fl) is that
+ * field's code (ledger.h, enum lg_raw_field): it is stored once. */
+static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
+                       const struct iso_fields *fl, const char *key,
+                       uint32_t path_off, const char *val)
+{
+	int code;
 	char num[24];
 	size_t save = j->len;
 	long idx;
@@ -1702,16 +1734,21 @@ static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
 			num[q] = rev[nd - 1 - q];
 		num[nd] = '\0';
 	}
+	code = field_code(fl, val);
 	if ((j->len > 1 && json_byte(j, ',') != 0) ||
 	    json_byte(j, num[0]) != 0 || (num[1] && json_string_raw(j, num + 1) != 0) ||
-	    json_byte(j, ',') != 0 || json_string(j, val) != 0) {
+	    json_byte(j, ',') != 0 ||
+	    (code >= 10 && json_byte(j, (char)('0' + code / 10)) != 0) ||
+	    (code > 0 && json_byte(j, (char)('0' + code % 10)) != 0) ||
+	    (code == 0 && json_string(j, val) != 0)) {
 		j->len = save;
 		j->full = 1;
 	}
 }
 
 static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
-                       enum iso_line_mode mode, long k, const char *oddity)
+                       const struct iso_fields *fl, enum iso_line_mode mode,
+                       long k, const char *oddity)
 {
 	struct iso_ntry *nt = &rd->nt;
 	size_t from = 0, to = nt_count(nt);
@@ -1740,8 +1777,8 @@ static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
 			snprintf(rd->lb.key, sizeof rd->lb.key, "%s[%ld]", path, seen + 1);
 			key = rd->lb.key;
 		}
-		raw_member(rd, j, pairs, key, key == path && nt->paths.n < ISO_INTERN_MAX
-		           ? lf->path : ISO_NONE, nt_str(nt, lf->text));
+		raw_member(rd, j, pairs, fl, key, key == path && nt->paths.n <
+		           ISO_INTERN_MAX ? lf->path : ISO_NONE, nt_str(nt, lf->text));
 		if (lf->ccy != ISO_NONE) {
 			/* key may already be lb.key: append in place */
 			size_t n = strlen(key), room = sizeof rd->lb.key - sizeof "@Ccy";
@@ -1752,31 +1789,34 @@ static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
 			memcpy(rd->lb.key + n, "@Ccy", sizeof "@Ccy");
 			/* offsets stay below 2^31 (ISO_ENTRY_TEXT_MAX): the top bit
 			 * tells the path's "@Ccy" name apart in the cache */
-			raw_member(rd, j, pairs, rd->lb.key, key == path && nt->paths.n <
+			raw_member(rd, j, pairs, fl, rd->lb.key, key == path && nt->paths.n <
 			           ISO_INTERN_MAX ? lf->path | 0x80000000u : ISO_NONE,
 			           nt_str(nt, lf->ccy));
 		}
 	}
 	if (oddity)
-		raw_member(rd, j, pairs, "_oddity", ISO_NONE, oddity);
+		raw_member(rd, j, pairs, NULL, "_oddity", ISO_NONE, oddity);
 }
 
-/* The line's raw fields: [index, "value", ...] against the statement's
- * dictionary, or, when the dictionary is full, {"path": "value", ...}. */
-static const char *raw_json(struct iso_rd *rd, enum iso_line_mode mode, long k,
-                            const char *oddity)
+/* The line's raw fields: [index, value, ...] against the statement's
+ * dictionary, a value "text" or the code of the line's field that holds
+ * it, or, when the dictionary is full, {"path": "value", ...}. */
+static const char *raw_json(struct iso_rd *rd, const imp_line *ln,
+                            enum iso_line_mode mode, long k, const char *oddity)
 {
 	struct iso_json j = { rd->lb.raw, sizeof rd->lb.raw, 0, 0 };
 	int pairs = rd->st.begun;
+	struct iso_fields fl;
 
+	fields_of(ln, &fl);
 	j.buf[j.len++] = pairs ? '[' : '{';
-	raw_fields(rd, &j, pairs, mode, k, oddity);
+	raw_fields(rd, &j, pairs, &fl, mode, k, oddity);
 	if (j.full == 2) {
 		pairs = 0;
 		j.len = 0;
 		j.full = 0;
 		j.buf[j.len++] = '{';
-		raw_fields(rd, &j, pairs, mode, k, oddity);
+		raw_fields(rd, &j, pairs, NULL, mode, k, oddity);
 	}
 	/* ISO_JSON_RESERVE keeps room for the marker and the closing bracket. */
 	if (j.full) {
@@ -1859,8 +1899,8 @@ static int line_fill(struct iso_rd *rd, const struct iso_entry *e,
 	if (!ln->remittance)
 		ln->remittance = join_all(nt, txv, "RmtInf/Strd/CdtrRefInf/Ref",
 		                          lb->remittance, sizeof lb->remittance);
-	ln->raw_json = raw_json(rd, mode, k, mode == LN_ENTRY && lb->oddity[0]
-	                                     ? lb->oddity : NULL);
+	ln->raw_json = raw_json(rd, ln, mode, k, mode == LN_ENTRY && lb->oddity[0]
+	                                         ? lb->oddity : NULL);
 	return 0;
 }
 

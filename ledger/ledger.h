@@ -255,6 +255,19 @@ int ledger_restore(const char *from_path, const char *to_path, int replace,
 /* The SQL view statement_lines_raw(id, raw) gives every staged line's
  * original fields as one JSON object, whatever the reader stored. */
 
+/* A line's original field whose text is exactly one of the line's own
+ * fields is not stored twice: in raw_json its value is one of these codes
+ * (a JSON integer) instead of a string, and statement_lines_raw (and
+ * ledger_staged_list) put the field's text back.  The codes are stored:
+ * never renumber them. */
+enum lg_raw_field {
+	LG_RAW_ENTRY_REF = 1, LG_RAW_BOOKING_DATE, LG_RAW_VALUE_DATE, LG_RAW_ASSET,
+	LG_RAW_COUNTERPARTY_NAME, LG_RAW_COUNTERPARTY_ACCOUNT, LG_RAW_END_TO_END_ID,
+	LG_RAW_INSTRUCTION_ID, LG_RAW_PROVIDER_REF, LG_RAW_UETR, LG_RAW_REMITTANCE,
+	LG_RAW_TX_CODE, LG_RAW_STATUS, LG_RAW_BATCH_ID, LG_RAW_RETURN_REASON,
+	LG_RAW_FIELDS_END
+};
+
 /* A statement, report or notification (camt.053 Stmt, camt.052 Rpt,
  * camt.054 Ntfctn).  Strings are borrowed for the duration of the call;
  * absent fields are NULL. */
@@ -276,9 +289,11 @@ typedef struct ledger_stmt_statement {
 	long booked_entries;
 	long line_no;               /* line of the statement's start tag */
 	/* CSV files: the header row as a JSON array of strings, stored once
-	 * with the statement; each line's raw_json is then the array of its
-	 * cells, in header order (statement_lines_raw pairs them up).  NULL
-	 * where each line's raw_json is a JSON object of its own (XML). */
+	 * with the statement; each line's raw_json is then null followed by
+	 * its cells in header order, each a string or an lg_raw_field code
+	 * (statement_lines_raw pairs them up).  XML: the paths met, to which
+	 * each line's [index, value] pairs point; NULL where each line's
+	 * raw_json is a JSON object of its own. */
 	const char *raw_header;
 } ledger_stmt_statement;
 
@@ -315,6 +330,10 @@ typedef struct ledger_stmt_line {
 	 * cells (see raw_header). */
 	const char *raw_json;
 } ledger_stmt_line;
+
+/* The text of field `code` (enum lg_raw_field) of a line, NULL when absent
+ * or for an unknown code; borrowed from ln. */
+const char *ledger_line_field(const ledger_stmt_line *ln, int code);
 
 /* One transaction status of a pain.002 payment status report. */
 typedef struct ledger_stmt_status {
@@ -370,6 +389,12 @@ int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *st,
 int ledger_stage_line(ledger *lg, const ledger_stmt_statement *st,
                       const ledger_stmt_line *ln, ledger_stage_result *res,
                       lg_error *err);
+/* As ledger_stage_line for n consecutive lines of the current statement,
+ * in order, with the same outcome; cheaper per line (several rows to one
+ * insert).  The lines and their strings are borrowed for the call. */
+int ledger_stage_lines(ledger *lg, const ledger_stmt_statement *st,
+                       const ledger_stmt_line *const *lines, size_t n,
+                       ledger_stage_result *res, lg_error *err);
 /* Closes the current statement: checks opening + booked entries against
  * closing and the continuity with the account's previous statement,
  * recording breaks.  With `strict`, a balance break is an error instead. */

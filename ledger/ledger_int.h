@@ -90,12 +90,14 @@ struct ledger {
 		long long statement_no;   /* statements of this file so far */
 		long long parent_row;     /* row of the last batch entry, 0 if none */
 		int parent_duplicate;     /* that entry was a duplicate */
+		long long next_id;        /* id of the next line inserted, 0 unknown */
+		int batch_cooldown;       /* runs of lines to stage one by one */
 		char channel[64];
 		char file_account[LG_CODE_MAX + 1];
 		char account[LG_CODE_MAX + 1];
-		char parent_key[2 * LG_STMT_FIELD_MAX + 64];
 	} stage;
 	char *meta_buf;           /* canonical metadata of that line */
+	struct lg_stage_batch *stage_batch; /* multi-row insert of staging.c */
 };
 
 /* A transaction about to be appended. */
@@ -216,6 +218,8 @@ int lg_recompute(ledger *lg, const char *at, struct lg_sums **out,
 #define LG_STAGE_OCCURRENCES_MAX 10000 /* rows sharing one key in one file */
 /* Creates the staging tables where missing (idempotent). */
 int lg_staging_schema(ledger *lg, lg_error *err);
+/* Frees what staging.c keeps on the handle (its multi-row insert). */
+void lg_staging_close(ledger *lg);
 
 /* post.c */
 /* Appends tx inside an open batch.  *replayed is set when the same id with

@@ -38,11 +38,6 @@ static const char *const staging_sql =
 	"  tx_code TEXT, status TEXT, batch_id TEXT, return_reason TEXT,"
 	"  reversal INTEGER NOT NULL, charges TEXT, entry_index INTEGER,"
 	"  child_index INTEGER, line_no INTEGER, raw TEXT NOT NULL);"
-	/* The entry's own key first: it tells rows apart at once, where the
-	 * channel and account, the same for a whole file, made every
-	 * comparison walk two equal strings first. */
-	"CREATE UNIQUE INDEX IF NOT EXISTS statement_lines_key"
-	"  ON statement_lines(dedupe_key, account, channel);"
 	"DROP INDEX IF EXISTS statement_lines_dedupe;"
 	"CREATE TABLE IF NOT EXISTS payment_statuses(id INTEGER PRIMARY KEY,"
 	"  file_id INTEGER NOT NULL REFERENCES import_files(id), message_type TEXT,"
@@ -75,17 +70,36 @@ static const char *const staging_sql =
 
 /* The original fields of every line as one JSON object.  Lines store them
  * compactly beside names kept once with their statement (raw_header), so
- * that staging a line does not write every name again: a CSV line as the
- * array of its cells in header order, an XML line as [index, value, ...]
+ * that staging a line does not write every name again: a CSV line as null
+ * and then its cells in header order, an XML line as [index, value, ...]
  * pairs into the statement's list of paths (index -1: "_truncated").  A
- * line stored as an object is shown as it is. */
+ * value that is the same text as one of the line's own fields is stored as
+ * that field's lg_raw_field code.  Lines staged before (arrays of cells
+ * without the leading null, objects) are shown as they are stored. */
+/* The text of a line's field by its lg_raw_field code, in SQL. */
+#define RAW_FIELD_SQL(v)                                                       \
+	"CASE " v " WHEN 1 THEN l.entry_ref WHEN 2 THEN l.booking_date WHEN 3 THEN"  \
+	" l.value_date WHEN 4 THEN l.asset WHEN 5 THEN l.counterparty_name WHEN 6"   \
+	" THEN l.counterparty_account WHEN 7 THEN l.end_to_end_id WHEN 8 THEN"       \
+	" l.instruction_id WHEN 9 THEN l.provider_ref WHEN 10 THEN l.uetr WHEN 11"   \
+	" THEN l.remittance WHEN 12 THEN l.tx_code WHEN 13 THEN l.status WHEN 14"    \
+	" THEN l.batch_id WHEN 15 THEN l.return_reason END"
+#define RAW_VALUE_SQL(t, v)                                                    \
+	"CASE WHEN " t " = 'integer' THEN " RAW_FIELD_SQL(v) " ELSE " v " END"
 #define RAW_OBJECT_SQL                                                         \
 	"CASE WHEN s.raw_header IS NULL OR json_type(l.raw) <> 'array' THEN l.raw"   \
 	" WHEN json_type(l.raw, '$[0]') = 'integer' THEN coalesce((SELECT"           \
 	"  json_group_object(CASE WHEN k.value < 0 THEN '_truncated' ELSE"          \
-	"  json_extract(s.raw_header, '$[' || k.value || ']') END, v.value) FROM"  \
+	"  json_extract(s.raw_header, '$[' || k.value || ']') END, "                \
+	RAW_VALUE_SQL("v.type", "v.value") ") FROM"                                  \
 	"  json_each(l.raw) k JOIN json_each(l.raw) v ON v.key = k.key + 1 WHERE"  \
 	"  k.key % 2 = 0), '{}')"                                                   \
+	" WHEN json_type(l.raw, '$[0]') = 'null' THEN coalesce((SELECT"             \
+	"  json_group_object(coalesce(nullif(h.value, ''), '#' || c.key),"          \
+	RAW_VALUE_SQL("c.type", "c.value") ") FROM json_each(l.raw) c LEFT JOIN"     \
+	"  json_each(s.raw_header) h ON h.key = c.key - 1 WHERE c.key > 0 AND"      \
+	"  c.type IN ('text', 'integer') AND (coalesce(h.value, '') <> '' OR"       \
+	"  c.value <> '')), '{}')"                                                  \
 	" ELSE coalesce((SELECT json_group_object(coalesce(nullif(h.value, ''),"    \
 	"  '#' || (c.key + 1)), c.value) FROM json_each(l.raw) c LEFT JOIN"         \
 	"  json_each(s.raw_header) h ON h.key = c.key WHERE c.type = 'text' AND"    \
@@ -94,7 +108,29 @@ static const char *const raw_view_sql =
 	"CREATE VIEW IF NOT EXISTS statement_lines_raw(id, raw) AS"
 	" SELECT l.id, " RAW_OBJECT_SQL
 	" FROM statement_lines l LEFT JOIN statements s ON s.file_id = l.file_id"
-	" AND s.statement_no = l.statement_no;";
+	" AND s.statement_no = l.statement_no";
+
+const char *ledger_line_field(const ledger_stmt_line *ln, int code)
+{
+	switch (code) {
+	case LG_RAW_ENTRY_REF: return ln->entry_ref;
+	case LG_RAW_BOOKING_DATE: return ln->booking_date;
+	case LG_RAW_VALUE_DATE: return ln->value_date;
+	case LG_RAW_ASSET: return ln->asset;
+	case LG_RAW_COUNTERPARTY_NAME: return ln->counterparty_name;
+	case LG_RAW_COUNTERPARTY_ACCOUNT: return ln->counterparty_account;
+	case LG_RAW_END_TO_END_ID: return ln->end_to_end_id;
+	case LG_RAW_INSTRUCTION_ID: return ln->instruction_id;
+	case LG_RAW_PROVIDER_REF: return ln->provider_ref;
+	case LG_RAW_UETR: return ln->uetr;
+	case LG_RAW_REMITTANCE: return ln->remittance;
+	case LG_RAW_TX_CODE: return ln->tx_code;
+	case LG_RAW_STATUS: return ln->status;
+	case LG_RAW_BATCH_ID: return ln->batch_id;
+	case LG_RAW_RETURN_REASON: return ln->return_reason;
+	default: return NULL;
+	}
+}
 
 /* A ledger made before raw_header existed gets the column. */
 static int add_raw_header(ledger *lg, lg_error *err)
@@ -109,13 +145,86 @@ static int add_raw_header(ledger *lg, lg_error *err)
 	return lg_exec(lg, "ALTER TABLE statements ADD COLUMN raw_header TEXT", err);
 }
 
+/* The view as this build defines it: a ledger whose view an older build
+ * made gets it replaced (only then, so that opening a ledger writes
+ * nothing). */
+static int raw_view(ledger *lg, lg_error *err)
+{
+	static const char prefix[] = "CREATE VIEW IF NOT EXISTS ";
+	sqlite3_stmt *st = NULL;
+	int rc, same = 0;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT sql FROM sqlite_schema WHERE type = 'view'"
+	                       " AND name = 'statement_lines_raw'", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading the schema");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		/* SQLite keeps the statement without "IF NOT EXISTS". */
+		const char *sql = (const char *)sqlite3_column_text(st, 0);
+		same = sql && strncmp(sql, "CREATE VIEW ", 12) == 0 &&
+		       strcmp(sql + 12, raw_view_sql + sizeof prefix - 1) == 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lg_sql_error(lg, err, "reading the schema");
+	if (same)
+		return LG_OK;
+	if (rc == SQLITE_ROW)
+		rc = lg_exec(lg, "DROP VIEW IF EXISTS statement_lines_raw", err);
+	else
+		rc = LG_OK;
+	return rc ? rc : lg_exec(lg, raw_view_sql, err);
+}
+
+/*
+ * The dedupe index: unique on the entry's own key first (it tells rows
+ * apart at once, where the channel and account, the same for a whole
+ * file, made every comparison walk two equal strings first), and only over
+ * lines that have a key: an entry with a reference.  A child of a batch is
+ * staged with its entry, whose key covers it, and a line without a
+ * reference is unique to its file; both have the empty key and no index
+ * entry.  A ledger whose index an older build made over every line gets
+ * this one instead (its rows keep their keys).
+ */
+static const char *const key_index_sql =
+	"CREATE UNIQUE INDEX IF NOT EXISTS statement_lines_ref"
+	"  ON statement_lines(dedupe_key, account, channel) WHERE dedupe_key <> ''";
+
+static int key_index(ledger *lg, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, old = 0;
+
+	if (sqlite3_prepare_v2(lg->db, "SELECT 1 FROM sqlite_schema WHERE type = 'index'"
+	                       " AND name = 'statement_lines_key'", -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading the schema");
+	rc = sqlite3_step(st);
+	old = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lg_sql_error(lg, err, "reading the schema");
+	if (old) {
+		rc = lg_exec(lg, "BEGIN IMMEDIATE; DROP INDEX statement_lines_key;", err);
+		if (!rc)
+			rc = lg_exec(lg, key_index_sql, err);
+		if (!rc)
+			rc = lg_exec(lg, "COMMIT", err);
+		if (rc)
+			sqlite3_exec(lg->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	return lg_exec(lg, key_index_sql, err);
+}
+
 int lg_staging_schema(ledger *lg, lg_error *err)
 {
 	int rc = lg_exec(lg, staging_sql, err);
 
 	if (!rc)
 		rc = add_raw_header(lg, err);
-	return rc ? rc : lg_exec(lg, raw_view_sql, err);
+	if (!rc)
+		rc = key_index(lg, err);
+	return rc ? rc : raw_view(lg, err);
 }
 
 /* Binds text or NULL. */
@@ -438,13 +547,19 @@ int ledger_stage_statement(ledger *lg, const ledger_stmt_statement *s,
 }
 
 /*
- * The dedupe key of a line: the entry's own reference (the account
- * servicer's reference first, it is the one banks keep unique; NtryRef
- * repeats in some banks' files, e.g. PostFinance's ESR participant number),
- * with its booking date and amount, so that a reused reference never makes
- * a different entry vanish as a "duplicate".  A child adds its position and
- * its own reference.  Without any reference a line is unique to its file.
+ * The dedupe key of an entry: its own reference (the account servicer's
+ * reference first, it is the one banks keep unique; NtryRef repeats in some
+ * banks' files, e.g. PostFinance's ESR participant number), with its
+ * booking date and amount, so that a reused reference never makes a
+ * different entry vanish as a "duplicate".  A line without a reference,
+ * and a child of a batch (staged with its entry), has none: the empty key.
  */
+static const char *line_ref(const ledger_stmt_line *ln)
+{
+	return ln->provider_ref && ln->provider_ref[0] ? ln->provider_ref
+	       : ln->entry_ref && ln->entry_ref[0] ? ln->entry_ref : NULL;
+}
+
 /* Appends s (at most max bytes of it) to out at *len, keeping room for the
  * NUL; the key is cut, never overrun. */
 static void key_put(char *out, size_t cap, size_t *len, const char *s, size_t max)
@@ -458,71 +573,58 @@ static void key_put(char *out, size_t cap, size_t *len, const char *s, size_t ma
 	out[*len] = '\0';
 }
 
-static void dedupe_key(ledger *lg, const ledger_stmt_line *ln, char *out, size_t cap)
+static void dedupe_key(const ledger_stmt_line *ln, const char *ref, char *out,
+                       size_t cap)
 {
-	char amt[AMOUNT_TEXT_MAX], num[32];
-	const char *ref = ln->provider_ref && ln->provider_ref[0] ? ln->provider_ref
-	                  : ln->entry_ref && ln->entry_ref[0] ? ln->entry_ref : NULL;
+	char amt[AMOUNT_TEXT_MAX];
 	size_t len = 0;
 
-	LG_ASSERT(cap > 2 * LG_STMT_FIELD_MAX);
-	out[0] = '\0';
+	LG_ASSERT(cap > 2 * LG_STMT_FIELD_MAX && ref && ref[0] && ln->child_index < 0);
 	/* Built by hand, not with snprintf: this runs once per staged line. */
-	if (ln->child_index < 0) {
-		if (ref) {
-			amount_format_minor(ln->amount_minor, amt, sizeof amt);
-			key_put(out, cap, &len, ref, 1024);
-			key_put(out, cap, &len, "|", 1);
-			key_put(out, cap, &len, ln->booking_date ? ln->booking_date : "", 16);
-			key_put(out, cap, &len, "|", 1);
-			key_put(out, cap, &len, amt, sizeof amt);
-		} else {
-			snprintf(out, cap, "file:%lld:entry:%ld", lg->stage.file_id,
-			         ln->entry_index);
-		}
-		return;
-	}
-	/* The child's position within its entry is part of the key: banks
-	 * repeat references such as "NOTPROVIDED" across a batch's children. */
-	snprintf(num, sizeof num, "/%ld:", ln->child_index);
-	key_put(out, cap, &len, lg->stage.parent_key, 1024);
-	key_put(out, cap, &len, num, sizeof num);
-	key_put(out, cap, &len, ln->end_to_end_id ? ln->end_to_end_id : "", 512);
+	out[0] = '\0';
+	amount_format_minor(ln->amount_minor, amt, sizeof amt);
+	key_put(out, cap, &len, ref, 1024);
+	key_put(out, cap, &len, "|", 1);
+	key_put(out, cap, &len, ln->booking_date ? ln->booking_date : "", 16);
+	key_put(out, cap, &len, "|", 1);
+	key_put(out, cap, &len, amt, sizeof amt);
 }
 
-/* amt and diff are the caller's, alive until the insert is stepped. */
-static void bind_line_fields(sqlite3_stmt *st, const ledger_stmt_line *ln,
+/* The line's own fields into the insert's parameters o+1.. (o: the row's
+ * first parameter less one); amt and diff are the caller's, alive until
+ * the insert is stepped. */
+static void bind_line_fields(sqlite3_stmt *st, int o, const ledger_stmt_line *ln,
                              unsigned char amt[AMOUNT_BLOB_BYTES],
                              unsigned char diff[AMOUNT_BLOB_BYTES])
 {
-	bind_static(st, 6, ln->entry_ref);
-	bind_static(st, 9, ln->booking_date);
-	bind_static(st, 10, ln->value_date);
+	bind_static(st, o + 6, ln->entry_ref);
+	bind_static(st, o + 9, ln->booking_date);
+	bind_static(st, o + 10, ln->value_date);
 	amount_encode(ln->amount_minor, amt);
-	sqlite3_bind_blob(st, 11, amt, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
-	bind_static(st, 12, ln->asset);
-	bind_static(st, 13, ln->counterparty_name);
-	bind_static(st, 14, ln->counterparty_account);
-	bind_static(st, 15, ln->end_to_end_id);
-	bind_static(st, 16, ln->instruction_id);
-	bind_static(st, 17, ln->provider_ref);
-	bind_static(st, 18, ln->uetr);
-	bind_static(st, 19, ln->remittance);
-	bind_static(st, 20, ln->tx_code);
-	bind_static(st, 21, ln->status);
-	bind_static(st, 22, ln->batch_id);
-	bind_static(st, 23, ln->return_reason);
-	sqlite3_bind_int(st, 24, ln->reversal ? 1 : 0);
-	bind_static(st, 25, ln->charges);
-	sqlite3_bind_int64(st, 26, ln->entry_index);
-	sqlite3_bind_int64(st, 27, ln->child_index);
-	sqlite3_bind_int64(st, 28, ln->line_no);
-	bind_static(st, 29, ln->raw_json ? ln->raw_json : "{}");
-	sqlite3_bind_int(st, 8, ln->is_batch ? 1 : 0);
-	sqlite3_bind_int64(st, 30, ln->children);
+	sqlite3_bind_blob(st, o + 11, amt, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+	bind_static(st, o + 12, ln->asset);
+	bind_static(st, o + 13, ln->counterparty_name);
+	bind_static(st, o + 14, ln->counterparty_account);
+	bind_static(st, o + 15, ln->end_to_end_id);
+	bind_static(st, o + 16, ln->instruction_id);
+	bind_static(st, o + 17, ln->provider_ref);
+	bind_static(st, o + 18, ln->uetr);
+	bind_static(st, o + 19, ln->remittance);
+	bind_static(st, o + 20, ln->tx_code);
+	bind_static(st, o + 21, ln->status);
+	bind_static(st, o + 22, ln->batch_id);
+	bind_static(st, o + 23, ln->return_reason);
+	sqlite3_bind_int(st, o + 24, ln->reversal ? 1 : 0);
+	bind_static(st, o + 25, ln->charges);
+	sqlite3_bind_int64(st, o + 26, ln->entry_index);
+	sqlite3_bind_int64(st, o + 27, ln->child_index);
+	sqlite3_bind_int64(st, o + 28, ln->line_no);
+	bind_static(st, o + 29, ln->raw_json ? ln->raw_json : "{}");
+	sqlite3_bind_int(st, o + 8, ln->is_batch ? 1 : 0);
+	sqlite3_bind_int64(st, o + 30, ln->children);
 	if (ln->is_batch) {
 		amount_encode(ln->batch_difference_minor, diff);
-		sqlite3_bind_blob(st, 31, diff, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, o + 31, diff, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
 	}
 }
 
@@ -549,14 +651,54 @@ static int key_owner(ledger *lg, const char *key, long long *file_id, lg_error *
 	                                             : lg_sql_error(lg, err, "reading staged lines");
 }
 
+/* Steps the bound insert under key `base`: the same key twice in one file
+ * is two rows (exports repeat scrubbed or batch-level references), the
+ * n-th occurrence keyed "KEY#n", so that the same rows in an overlapping
+ * export still meet their twins.  *dup: another file staged it. */
+static int insert_keyed(ledger *lg, sqlite3_stmt *st, const char *base, int *dup,
+                        lg_error *err)
+{
+	char key[2 * LG_STMT_FIELD_MAX + 200];
+	int rc;
+
+	*dup = 0;
+	for (int occ = 1; occ <= LG_STAGE_OCCURRENCES_MAX; occ++) {
+		long long owner = 0;
+		if (occ == 1)
+			memcpy(key, base, strlen(base) + 1);
+		else
+			snprintf(key, sizeof key, "%.2200s#%d", base, occ);
+		sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) {
+			rc = lg_sql_error(lg, err, "staging a line");
+			sqlite3_reset(st);
+			return rc;
+		}
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return LG_OK;
+		rc = key_owner(lg, key, &owner, err);
+		if (rc)
+			return rc;
+		if (owner != lg->stage.file_id) {
+			*dup = 1; /* staged from another file: a duplicate */
+			return LG_OK;
+		}
+	}
+	return lg_error_set(err, LG_EDATA, "more than %d lines of one file share the key "
+	                    "'%.200s'", LG_STAGE_OCCURRENCES_MAX, base);
+}
+
 int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
                       const ledger_stmt_line *ln, ledger_stage_result *res,
                       lg_error *err)
 {
-	char base[2 * LG_STMT_FIELD_MAX + 160], key[2 * LG_STMT_FIELD_MAX + 200];
+	char base[2 * LG_STMT_FIELD_MAX + 160];
 	unsigned char amt[AMOUNT_BLOB_BYTES], diff[AMOUNT_BLOB_BYTES];
+	const char *ref = ln->child_index < 0 ? line_ref(ln) : NULL;
 	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc, dup = 0;
 
 	(void)s;
 	LG_ASSERT(lg->in_tx && lg->stage.account[0]);
@@ -566,7 +708,6 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 		res->duplicates++;
 		return LG_OK; /* its batch entry is already staged, children too */
 	}
-	dedupe_key(lg, ln, base, sizeof base);
 	st = lg_stmt(lg, ST_STAGE_LINE);
 	if (!st)
 		return lg_sql_error(lg, err, "staging a line");
@@ -576,44 +717,223 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 	sqlite3_bind_text(st, 4, lg->stage.account, -1, SQLITE_STATIC);
 	if (ln->child_index >= 0 && lg->stage.parent_row > 0)
 		sqlite3_bind_int64(st, 7, lg->stage.parent_row);
-	bind_line_fields(st, ln, amt, diff);
-	/* The same key twice in one file is two rows (exports repeat scrubbed
-	 * or batch-level references): the n-th occurrence is keyed "KEY#n", so
-	 * that the same rows in an overlapping export still meet their twins. */
-	for (int occ = 1;; occ++) {
-		long long owner = 0;
-		if (occ == 1)
-			memcpy(key, base, strlen(base) + 1);
-		else
-			snprintf(key, sizeof key, "%.2200s#%d", base, occ);
-		sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
+	bind_line_fields(st, 0, ln, amt, diff);
+	if (ref) {
+		dedupe_key(ln, ref, base, sizeof base);
+		rc = insert_keyed(lg, st, base, &dup, err);
+	} else {
+		sqlite3_bind_text(st, 5, "", 0, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? LG_OK
+		     : lg_sql_error(lg, err, "staging a line");
 		sqlite3_reset(st);
-		if (rc != SQLITE_CONSTRAINT || occ >= LG_STAGE_OCCURRENCES_MAX)
-			break;
-		rc = key_owner(lg, key, &owner, err);
-		if (rc)
-			return rc;
-		if (owner != lg->stage.file_id) {
-			rc = SQLITE_CONSTRAINT; /* staged from another file: a duplicate */
-			break;
-		}
 	}
+	if (rc)
+		return rc;
 	if (ln->child_index < 0) {
-		lg->stage.parent_duplicate = rc == SQLITE_CONSTRAINT;
-		lg->stage.parent_row = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(lg->db) : 0;
-		size_t kn = strnlen(key, sizeof lg->stage.parent_key - 1);
-		memcpy(lg->stage.parent_key, key, kn);
-		lg->stage.parent_key[kn] = '\0';
+		lg->stage.parent_duplicate = dup;
+		lg->stage.parent_row = dup ? 0 : sqlite3_last_insert_rowid(lg->db);
 	}
-	if (rc == SQLITE_CONSTRAINT) {
+	lg->stage.next_id = 0; /* the row took the next id, if any */
+	if (dup)
 		res->duplicates++;
+	else
+		res->lines++;
+	return LG_OK;
+}
+
+/* --- several lines to one insert ------------------------------------- */
+
+#define STAGE_BATCH_ROWS 16   /* lines to one multi-row insert */
+#define STAGE_ROW_PARAMS 31   /* parameters of one row, as ST_STAGE_LINE's */
+#define STAGE_KEY_MAX (2 * LG_STMT_FIELD_MAX + 160)
+#define STAGE_COOLDOWN_RUNS 4 /* runs staged one by one after a key was met */
+
+/* The multi-row insert and the keys and amounts its rows point at until it
+ * is stepped. */
+struct lg_stage_batch {
+	sqlite3_stmt *st;
+	char key[STAGE_BATCH_ROWS][STAGE_KEY_MAX];
+	unsigned char amt[STAGE_BATCH_ROWS][AMOUNT_BLOB_BYTES];
+	unsigned char diff[STAGE_BATCH_ROWS][AMOUNT_BLOB_BYTES];
+};
+
+/* The columns of ST_STAGE_LINE (store.c) in its order, and the parameter
+ * each takes within a row, as there. */
+static const char stage_cols[] =
+	"file_id, statement_no, channel, account, dedupe_key, entry_ref, parent_id,"
+	" is_batch, children, booking_date, value_date, amount, asset,"
+	" counterparty_name, counterparty_account, end_to_end_id, instruction_id,"
+	" provider_ref, uetr, remittance, tx_code, status, batch_id, return_reason,"
+	" reversal, charges, entry_index, child_index, line_no, raw,"
+	" batch_difference";
+static const int stage_row_params[] = { 1, 2, 3, 4, 5, 6, 7, 8, 30, 9, 10, 11, 12,
+	13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31 };
+
+void lg_staging_close(ledger *lg)
+{
+	if (!lg->stage_batch)
+		return;
+	sqlite3_finalize(lg->stage_batch->st);
+	free(lg->stage_batch);
+	lg->stage_batch = NULL;
+}
+
+/* The multi-row insert, prepared once per handle, reset and cleared. */
+static struct lg_stage_batch *stage_batch(ledger *lg)
+{
+	struct lg_stage_batch *b = lg->stage_batch;
+	size_t cap = sizeof stage_cols + 64 + STAGE_BATCH_ROWS * STAGE_ROW_PARAMS * 8;
+	char *sql;
+	size_t len;
+
+	if (b) {
+		sqlite3_reset(b->st);
+		sqlite3_clear_bindings(b->st);
+		return b;
+	}
+	b = calloc(1, sizeof *b);
+	sql = malloc(cap);
+	if (!b || !sql)
+		goto fail;
+	len = (size_t)snprintf(sql, cap, "INSERT INTO statement_lines(%s) VALUES", stage_cols);
+	for (int r = 0; r < STAGE_BATCH_ROWS; r++)
+		for (int c = 0; c < STAGE_ROW_PARAMS; c++)
+			len += (size_t)snprintf(sql + len, cap - len, "%s?%d%s",
+			                        c ? "," : r ? ",(" : "(",
+			                        r * STAGE_ROW_PARAMS + stage_row_params[c],
+			                        c == STAGE_ROW_PARAMS - 1 ? ")" : "");
+	LG_ASSERT(len < cap);
+	if (sqlite3_prepare_v3(lg->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &b->st,
+	                       NULL) != SQLITE_OK)
+		goto fail;
+	free(sql);
+	lg->stage_batch = b;
+	return b;
+fail:
+	free(sql);
+	free(b);
+	return NULL;
+}
+
+/* The id the next staged line gets: one past the largest, as SQLite gives
+ * a new row (no AUTOINCREMENT; checked after every insert), inside the
+ * file's write transaction, so no other writer takes it.  Inserting
+ * without an id keeps SQLite's append path; knowing it lets a child name
+ * its batch entry inserted in the same statement. */
+static int next_line_id(ledger *lg, lg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (lg->stage.next_id > 0)
+		return LG_OK;
+	if (sqlite3_prepare_v2(lg->db, "SELECT coalesce(max(id), 0) + 1 FROM statement_lines",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return lg_sql_error(lg, err, "reading staged lines");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		lg->stage.next_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? LG_OK : lg_sql_error(lg, err, "reading staged lines");
+}
+
+/*
+ * STAGE_BATCH_ROWS lines as one insert.  When a line's key is
+ * met (a duplicate, or a repeat within the file) the insert fails whole and
+ * leaves nothing (the statement is rolled back): *done is then 0 and the
+ * caller stages the lines one by one, which sorts them out.
+ */
+static int stage_batch_try(ledger *lg, const ledger_stmt_line *const *lines,
+                           int *done, ledger_stage_result *res, lg_error *err)
+{
+	struct lg_stage_batch *b;
+	long long parent = lg->stage.parent_row, id;
+	int rc, tops = 0;
+
+	*done = 0;
+	for (int i = 0; i < STAGE_BATCH_ROWS; i++) {
+		const ledger_stmt_line *ln = lines[i];
+		/* the one-by-one path reports these, or skips the children */
+		if (!ln->asset || !ln->asset[0] ||
+		    (ln->child_index >= 0 && (tops == 0 ? lg->stage.parent_duplicate ||
+		                              parent <= 0 : 0)))
+			return LG_OK;
+		tops += ln->child_index < 0;
+	}
+	rc = next_line_id(lg, err);
+	if (rc)
+		return rc;
+	b = stage_batch(lg);
+	if (!b)
+		return lg_sql_error(lg, err, "staging lines");
+	id = lg->stage.next_id;
+	for (int i = 0; i < STAGE_BATCH_ROWS; i++) {
+		const ledger_stmt_line *ln = lines[i];
+		const char *ref = ln->child_index < 0 ? line_ref(ln) : NULL;
+		int o = i * STAGE_ROW_PARAMS;
+
+		sqlite3_bind_int64(b->st, o + 1, lg->stage.file_id);
+		sqlite3_bind_int64(b->st, o + 2, lg->stage.statement_no);
+		sqlite3_bind_text(b->st, o + 3, lg->stage.channel, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b->st, o + 4, lg->stage.account, -1, SQLITE_STATIC);
+		if (ref)
+			dedupe_key(ln, ref, b->key[i], sizeof b->key[i]);
+		else
+			b->key[i][0] = '\0';
+		sqlite3_bind_text(b->st, o + 5, b->key[i], -1, SQLITE_STATIC);
+		if (ln->child_index >= 0)
+			sqlite3_bind_int64(b->st, o + 7, parent);
+		bind_line_fields(b->st, o, ln, b->amt[i], b->diff[i]);
+		if (ln->child_index < 0)
+			parent = id + i;
+	}
+	rc = sqlite3_step(b->st);
+	if (rc == SQLITE_CONSTRAINT) {
+		sqlite3_reset(b->st);
 		return LG_OK;
 	}
-	if (rc != SQLITE_DONE)
-		return lg_sql_error(lg, err, "staging a line");
-	res->lines++;
+	if (rc != SQLITE_DONE || sqlite3_changes(lg->db) != STAGE_BATCH_ROWS) {
+		rc = lg_sql_error(lg, err, "staging lines");
+		sqlite3_reset(b->st);
+		return rc;
+	}
+	sqlite3_reset(b->st);
+	if (sqlite3_last_insert_rowid(lg->db) != id + STAGE_BATCH_ROWS - 1)
+		return lg_error_set(err, LG_EINTERNAL, "staged lines did not get the ids "
+		                    "expected (%lld..); nothing was staged", id);
+	lg->stage.next_id = id + STAGE_BATCH_ROWS;
+	lg->stage.parent_row = parent;
+	if (tops > 0)
+		lg->stage.parent_duplicate = 0;
+	res->lines += STAGE_BATCH_ROWS;
+	*done = 1;
 	return LG_OK;
+}
+
+int ledger_stage_lines(ledger *lg, const ledger_stmt_statement *s,
+                       const ledger_stmt_line *const *lines, size_t n,
+                       ledger_stage_result *res, lg_error *err)
+{
+	size_t i = 0;
+	int rc = LG_OK;
+
+	LG_ASSERT(lg->in_tx && lg->stage.account[0]);
+	while (i < n && !rc) {
+		size_t run = n - i < STAGE_BATCH_ROWS ? n - i : STAGE_BATCH_ROWS;
+		int done = 0;
+
+		if (run == STAGE_BATCH_ROWS && lg->stage.batch_cooldown == 0) {
+			rc = stage_batch_try(lg, lines + i, &done, res, err);
+			if (!rc && !done)
+				lg->stage.batch_cooldown = STAGE_COOLDOWN_RUNS;
+		} else if (lg->stage.batch_cooldown > 0 && run == STAGE_BATCH_ROWS) {
+			lg->stage.batch_cooldown--;
+		}
+		for (size_t k = 0; !rc && !done && k < run; k++)
+			rc = ledger_stage_line(lg, s, lines[i + k], res, err);
+		i += run;
+	}
+	return rc;
 }
 
 static void fmt_amount(amount_minor_t v, int scale, char *buf, size_t cap)

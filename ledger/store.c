@@ -264,6 +264,7 @@ int lg_store_open(ledger *lg, const char *path, int create, lg_error *err)
 
 void lg_store_close(ledger *lg)
 {
+	lg_staging_close(lg);
 	for (int i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(lg->st[i]);
 		lg->st[i] = NULL;

@@ -32,6 +32,28 @@ staged
 grep -q ',assets:bank:eur,2026-11-24,1250.00,EUR,,BNK-20261124-0001,' staged.csv ||
 	fail "bank-csv credit not staged exactly: $(cat staged.csv)"
 grep -q ',-3400.55,EUR,' staged.csv || fail "bank-csv debit not staged: $(cat staged.csv)"
+# statement list shows each line's original fields: in JSON as an object
+# with the file and line, with --raw as text or CSV; every cell as read.
+expect_exit 0 statement list --format json
+python3 - "$inbox/bank-statement-20261124.csv" out <<'PY' || fail "statement list --format json: raw fields differ from the file: $(cat out)"
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+header, body = rows[0], rows[1:]
+got = json.load(open(sys.argv[2]))
+assert len(got) == len(body), (len(got), len(body))
+for i, (g, r) in enumerate(zip(got, body)):
+    want = {h: v for h, v in zip(header, r) if h or v}
+    assert g["raw"] == want, (g["raw"], want)
+    assert g["file"].endswith("bank-statement-20261124.csv"), g["file"]
+    assert g["line"] == i + 2, (g["line"], i)
+    assert isinstance(g["id"], int) and g["channel"] == "bank", g
+PY
+expect_exit 0 statement list --raw --format csv
+tr -d '\r' <out >raw.csv
+head -1 raw.csv | grep -qx 'id,file,line,raw' || fail "statement list --raw header: $(head -1 raw.csv)"
+grep -q 'BNK-20261124-0001' raw.csv || fail "statement list --raw lacks the reference: $(cat raw.csv)"
+expect_exit 0 statement list --raw
+out_has '"Amount":"-3400.55"' "statement list --raw (text) shows the amount as written"
 
 expect_exit 0 import --profile card-settlement --account assets:clearing:card "$inbox/card-settlement-batch-412.csv"
 out_has "line(s) staged" "card-settlement"
@@ -41,7 +63,7 @@ out_has "3 line(s) staged" "alipay merchant bill (GBK)"
 staged
 grep -q ',198.00,CNY,' staged.csv || fail "alipay sale not staged: $(cat staged.csv)"
 grep -q ',-198.00,CNY,' staged.csv || fail "alipay refund not staged negative: $(cat staged.csv)"
-sqlite3 clearbook.db "SELECT raw FROM statement_lines" | grep -q "年费会员（12个月）" ||
+sqlite3 clearbook.db "SELECT raw FROM statement_lines_raw" | grep -q "年费会员（12个月）" ||
 	fail "Chinese text from the GBK file is not intact in UTF-8"
 
 expect_exit 0 import --profile wechat-merchant --account assets:clearing:wechat "$inbox/wechatpay-merchant-1900000109-20261124.csv"

@@ -34,6 +34,16 @@ expect_exit 0 statement list --format csv
 expect_exit 0 import --profile iso20022 "$inbox/icbc-camt053-20261124.xml"
 out_has "1 statement(s), 6 line(s) staged, 0 duplicate(s)" "icbc camt.053"
 out_has "0 break(s)" "icbc camt.053 balances add up"
+expect_exit 0 statement list --format json
+python3 - out <<'PY' || fail "statement list --format json: raw camt fields missing: $(cat out)"
+import json, sys
+got = json.load(open(sys.argv[1]))
+assert len(got) == 6, len(got)
+e = [g for g in got if g["entry_ref"] == "ICBC20261124000101"][0]
+assert e["raw"]["Amt"] == "30317.16" and e["raw"]["Amt@Ccy"] == "CNY", e["raw"]
+assert e["file"].endswith("icbc-camt053-20261124.xml") and e["line"] > 1, e
+assert all(isinstance(g["raw"], dict) and g["raw"] for g in got)
+PY
 expect_exit 0 statement list --format csv
 tr -d '\r' <out >lines.csv
 grep -q '^.*,bank,assets:bank:icbc:cny,2026-11-24,30317.16,CNY,BOOK,ICBC20261124000101,CARD-PAYOUT-20261124-01,UnionPay Merchant Services,' lines.csv ||

@@ -61,9 +61,11 @@ static int on_begin(void *ctx, const imp_statement *st, lg_error *err)
 
 /* The row's original fields as the header-to-cell object they stand for:
  * the reader hands over the header once (st->raw_header) and each row's
- * cells as an array, both JSON; cells beyond the header are "#N". */
-static void raw_object(const imp_statement *st, const char *cells, char *out,
-                       size_t cap)
+ * cells as an array after a leading null, both JSON; a cell that is the
+ * text of one of the line's fields is that field's code (lg_raw_field),
+ * put back here from the line; cells beyond the header are "#N". */
+static void raw_object(const imp_statement *st, const imp_line *ln,
+                       const char *cells, char *out, size_t cap)
 {
 	json_error_t jerr;
 	json_t *hdr = json_loads(st->raw_header, 0, &jerr);
@@ -75,16 +77,25 @@ static void raw_object(const imp_statement *st, const char *cells, char *out,
 	assert_non_null(hdr);
 	assert_non_null(row);
 	assert_true(json_is_array(hdr) && json_is_array(row));
-	for (i = 0; i < json_array_size(row); i++) {
-		const char *h = i < json_array_size(hdr) ?
-		                json_string_value(json_array_get(hdr, i)) : NULL;
+	assert_true(json_array_size(row) >= 1 && json_is_null(json_array_get(row, 0)));
+	for (i = 1; i < json_array_size(row); i++) {
+		const char *h = i - 1 < json_array_size(hdr) ?
+		                json_string_value(json_array_get(hdr, i - 1)) : NULL;
+		json_t *v = json_array_get(row, i);
 		char key[32];
-		assert_non_null(json_string_value(json_array_get(row, i)));
+		if (json_is_integer(v)) {
+			const char *f = ledger_line_field(ln, (int)json_integer_value(v));
+			assert_non_null(f); /* a code names a field the line has */
+			v = json_string(f);
+		} else {
+			assert_non_null(json_string_value(v));
+			json_incref(v);
+		}
 		if (!h || !h[0]) {
-			snprintf(key, sizeof key, "#%zu", i + 1);
+			snprintf(key, sizeof key, "#%zu", i);
 			h = key;
 		}
-		json_object_set(obj, h, json_array_get(row, i));
+		json_object_set_new(obj, h, v);
 	}
 	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	keep(out, cap, text);
@@ -117,7 +128,7 @@ static int on_line(void *ctx, const imp_statement *st, const imp_line *ln,
 	keep(r->status, sizeof r->status, ln->status);
 	keep(r->batch, sizeof r->batch, ln->batch_id);
 	keep(r->tx_code, sizeof r->tx_code, ln->tx_code);
-	raw_object(st, ln->raw_json, r->raw, sizeof r->raw);
+	raw_object(st, ln, ln->raw_json, r->raw, sizeof r->raw);
 	return 0;
 }
 

@@ -125,10 +125,12 @@ static int rec_end(void *ctx, const imp_statement *st, lg_error *err)
 
 /* A line's raw fields as one JSON object: the reader hands them over as
  * [index, value, ...] pairs against the statement's dictionary of names
- * (st->raw_header, complete up to this line), index -1 marking a cut;
- * or, when the dictionary was full, as an object already.  Fails the test
- * on a malformed pair list or a repeated name.  Caller frees. */
-static char *raw_object(const imp_statement *st, const char *raw)
+ * (st->raw_header, complete up to this line), index -1 marking a cut, a
+ * value either its text or the code (lg_raw_field) of the line's field
+ * holding that text, put back here; or, when the dictionary was full, as
+ * an object already.  Fails the test on a malformed pair list, a code
+ * naming an absent field, or a repeated name.  Caller frees. */
+static char *raw_object(const imp_statement *st, const imp_line *ln, const char *raw)
 {
 	json_error_t jerr;
 	json_t *doc = json_loads(raw, 0, &jerr), *hdr, *obj;
@@ -159,9 +161,18 @@ static char *raw_object(const imp_statement *st, const char *raw)
 		if (!name)
 			fail_msg("raw_json index %lld has no name in %s", (long long)k,
 			         st->raw_header);
+		json_t *v = json_array_get(doc, i + 1);
 		if (json_object_get(obj, name))
 			fail_msg("raw_json repeats '%s': %s", name, raw);
-		json_object_set(obj, name, json_array_get(doc, i + 1));
+		if (json_is_integer(v)) {
+			const char *f = ledger_line_field(ln, (int)json_integer_value(v));
+			if (!f || !f[0])
+				fail_msg("raw_json code %lld names no field of the line: %s",
+				         (long long)json_integer_value(v), raw);
+			json_object_set_new(obj, name, json_string(f));
+		} else {
+			json_object_set(obj, name, v);
+		}
 	}
 	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(obj);
@@ -186,7 +197,7 @@ static int rec_line(void *ctx, const imp_statement *st, const imp_line *ln,
 	assert_true(r->lines_n < REC_LINES_MAX);
 	assert_non_null(ln->raw_json);
 	assert_true(strlen(ln->raw_json) < IMP_RAW_MAX);
-	obj = raw_object(st, ln->raw_json);
+	obj = raw_object(st, ln, ln->raw_json);
 	doc = json_loads(obj, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
 		fail_msg("raw fields are not one object (%s): %s", jerr.text, obj);
