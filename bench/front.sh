@@ -122,6 +122,9 @@ end
 EOF2
 
 # --- the run --------------------------------------------------------------
+# The log exists before the server opens it, so the first look for its
+# port cannot fail.
+: >"$dir/serve.log"
 "$cb" serve --listen 127.0.0.1:0 --config "$dir/front.ini" 2>"$dir/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -37,6 +37,9 @@ key_id=$(sed -n 's/^key_id=//p' out)
 secret=$(sed -n 's/^secret=//p' out)
 [ "$(wc -l <out)" -eq 2 ] || fail "apikey add printed more than two lines"
 
+# The log exists before the server opens it, so the first look for its
+# port cannot fail.
+: >serve.log
 "$CLEARBOOK" serve --listen 127.0.0.1:0 2>serve.log &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
