@@ -5,7 +5,8 @@
 #                   and an AddressSanitizer+UBSan build; under CI=true also a
 #                   short run of every fuzzer (tests/fuzz/run-short.sh)
 #   make demo       install missing packages, build, run samples/demo.sh out/demo
-#   make bench      benchmarks, each printed beside a baseline from the same run
+#   make bench      every benchmark at 10^4, 10^5, 10^6 (or SCALE=N), each beside
+#                   a baseline from the same run: bench/results.json, results.md
 #   make install PREFIX=/usr/local
 #   make clean
 
@@ -110,11 +111,7 @@ demo: deps
 bench: deps
 	$(MAKE) bin/clearbook build/release/bench_raw build/release/bench_floor \
 		build/release/bench_csv_pass
-	bench/run.sh
-	bench/import.sh
-	bench/import_csv.sh
-	bench/reconcile.sh
-	bench/front.sh
+	bench/all.sh
 
 build/release/bench_raw: bench/raw_inserts.c
 	@mkdir -p $(dir $@)
