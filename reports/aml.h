@@ -23,6 +23,7 @@
 #define RPT_AML_PATH_MAX 1024        /* bytes of a file name in the config */
 #define RPT_AML_EVIDENCE_MAX 100     /* transactions listed per alert */
 #define RPT_AML_NAME_MAX 256         /* bytes of a screened name */
+#define RPT_AML_COUNTRIES_MAX 64     /* high-risk jurisdictions listed */
 
 /* Thresholds of one asset as decimal text in its scale (parsed against
  * the ledger's asset when a scan starts); "" or "0" turns the rule off. */
@@ -48,6 +49,14 @@ typedef struct rpt_aml_config {
 	int round_count;                   /* 2 round amounts a day */
 	int dormant_days;                  /* 90 days without activity */
 	int dormant_count;                 /* 6 (more than 5) on the waking day */
+	/* High-risk jurisdictions, ISO 3166-1 alpha-2 upper case.  A wallet
+	 * posting fires when the customer's wallet account or the posting's
+	 * counterparty account has one of them as meta "country" (else as the
+	 * first two letters of meta "iban").  Default: the FATF call-for-action
+	 * list KP IR MM, to be set from FATF's current publication. */
+	char high_risk[RPT_AML_COUNTRIES_MAX][3];
+	int high_risk_n;                   /* 0: the rule is off */
+	int high_risk_score;               /* 0..1000; 800 */
 	char sdn_path[RPT_AML_PATH_MAX];   /* OFAC sdn.csv; empty: no screening */
 	int screening_cutoff;              /* 0..1000; 880 */
 } rpt_aml_config;
