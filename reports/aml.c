@@ -799,9 +799,15 @@ static int screen_hit(struct scan *sc, const rpt_sanctions *list,
 		free(evidence);
 		return LG_OK;
 	}
-	snprintf(detail, sizeof detail, "name '%.80s' scores %d against SDN entry %ld "
-	         "'%.80s' (cut-off %d)", name, score, list->ent_num[best], list->name[best],
-	         sc->cfg->screening_cutoff);
+	if (list->alias_of[best])
+		snprintf(detail, sizeof detail, "name '%.64s' scores %d against alias "
+		         "'%.48s' of SDN entry %ld '%.48s' (cut-off %d)", name, score,
+		         list->name[best], list->ent_num[best], list->alias_of[best],
+		         sc->cfg->screening_cutoff);
+	else
+		snprintf(detail, sizeof detail, "name '%.80s' scores %d against SDN entry "
+		         "%ld '%.80s' (cut-off %d)", name, score, list->ent_num[best],
+		         list->name[best], sc->cfg->screening_cutoff);
 	return alert_add(sc, "name-screening", subject, "", day, score, "", detail, evidence);
 }
 
@@ -912,6 +918,26 @@ static int screen_transactions(ledger *lg, struct scan *sc, const rpt_sanctions 
 	return rc;
 }
 
+/* OFAC publishes alt.csv beside sdn.csv: the configured alias file, else
+ * the one in the same folder as sdn.csv when there is one. */
+static int load_aliases(rpt_sanctions *list, struct scan *sc)
+{
+	char path[RPT_AML_PATH_MAX + 16];
+	const char *slash;
+	FILE *fp;
+
+	if (sc->cfg->alt_path[0])
+		return rpt_sanctions_load_alt(list, sc->cfg->alt_path, sc->err);
+	slash = strrchr(sc->cfg->sdn_path, '/');
+	snprintf(path, sizeof path, "%.*salt.csv",
+	         slash ? (int)(slash - sc->cfg->sdn_path + 1) : 0, sc->cfg->sdn_path);
+	fp = fopen(path, "r");
+	if (!fp)
+		return LG_OK;
+	fclose(fp);
+	return rpt_sanctions_load_alt(list, path, sc->err);
+}
+
 static int screen(ledger *lg, struct scan *sc)
 {
 	rpt_sanctions list;
@@ -919,6 +945,8 @@ static int screen(ledger *lg, struct scan *sc)
 
 	rpt_sanctions_init(&list);
 	rc = rpt_sanctions_load(&list, sc->cfg->sdn_path, sc->err);
+	if (!rc)
+		rc = load_aliases(&list, sc);
 	if (!rc)
 		rc = screen_accounts(lg, sc, &list);
 	if (!rc)

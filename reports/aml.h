@@ -58,6 +58,8 @@ typedef struct rpt_aml_config {
 	int high_risk_n;                   /* 0: the rule is off */
 	int high_risk_score;               /* 0..1000; 800 */
 	char sdn_path[RPT_AML_PATH_MAX];   /* OFAC sdn.csv; empty: no screening */
+	char alt_path[RPT_AML_PATH_MAX];   /* OFAC alt.csv; empty: alt.csv beside
+	                                      sdn.csv if there is one */
 	int screening_cutoff;              /* 0..1000; 880 */
 } rpt_aml_config;
 
@@ -120,6 +122,8 @@ typedef struct rpt_sanctions {
 	long *ent_num;          /* OFAC entity number */
 	char **name;            /* as listed */
 	char **norm;            /* normalised, tokens sorted */
+	char **alias_of;        /* an alias (alt.csv): the entry's SDN name, or
+	                           NULL for an SDN name itself */
 } rpt_sanctions;
 
 void rpt_sanctions_init(rpt_sanctions *s);
@@ -127,10 +131,18 @@ void rpt_sanctions_release(rpt_sanctions *s);
 /* Reads an OFAC sdn.csv (no header row, quoted fields, "-0-" for null):
  * column 1 ent_num, column 2 the name. */
 int rpt_sanctions_load(rpt_sanctions *s, const char *path, lg_error *err);
+/* Adds the aliases of an OFAC alt.csv (no header row: ent_num, alt_num,
+ * alt_type, alt_name, alt_remarks), each screened like an SDN name and
+ * reported with the SDN name of its ent_num; load sdn.csv first.  An alias
+ * whose ent_num is not in the list is refused (LG_EDATA, file and line). */
+int rpt_sanctions_load_alt(rpt_sanctions *s, const char *path, lg_error *err);
 
 /* Normalises a name into out (cap bytes): Latin letters with accents to
- * plain ASCII, lower case, punctuation to spaces, whitespace collapsed,
- * tokens sorted so that "SMITH, John" and "john smith" agree. */
+ * plain ASCII, Cyrillic romanised by BGN/PCGN (Russian; "Евгений" gives
+ * "yevgeniy" as the SDN list spells it), lower case, punctuation to
+ * spaces, whitespace collapsed, tokens sorted so that "SMITH, John" and
+ * "john smith" agree.  Other scripts (Chinese included) are kept as they
+ * are. */
 void rpt_sanctions_normalise(const char *name, char *out, size_t cap);
 /* Similarity 0..1000 of two normalised names: 1000 - 1000 x Levenshtein
  * distance / length of the longer, in integers. */

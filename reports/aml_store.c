@@ -258,6 +258,12 @@ static int handler(void *user, const char *section, const char *key,
 			memcpy(l->cfg->sdn_path, value, strlen(value) + 1);
 			return 1;
 		}
+		if (strcmp(key, "alt") == 0) {
+			if (strlen(value) >= sizeof l->cfg->alt_path)
+				return bad(l, section, key, "path too long");
+			memcpy(l->cfg->alt_path, value, strlen(value) + 1);
+			return 1;
+		}
 		if (strcmp(key, "cutoff") == 0) {
 			if (!int_key(l, section, key, value, 1, &l->cfg->screening_cutoff))
 				return 0;
