@@ -107,6 +107,7 @@ bench: deps
 	bench/import_csv.sh
 	bench/reconcile.sh
 	bench/front.sh
+	bench/reports.sh
 
 build/release/bench_raw: bench/raw_inserts.c
 	@mkdir -p $(dir $@)
