@@ -13,12 +13,15 @@
 static const char report_usage[] =
 	"usage: clearbook report NAME [ACCOUNT] [--from DATE] [--to DATE]\n"
 	"                        [--format text|csv|json|html] [--out FILE] [--detail]\n"
+	"                        [--config FILE]\n"
 	"  NAME: trial-balance, balance-sheet, income-statement, statement ACCOUNT,\n"
-	"        reconciliation, settlement [MERCHANT]\n"
+	"        reconciliation, settlement [MERCHANT], aml (stored alerts: run\n"
+	"        clearbook aml scan first), chargebacks\n"
 	"  --from, --to  the period, inclusive (default: from the first transaction\n"
 	"                to the date of the clock); a balance sheet is at --to\n"
 	"  --out FILE    write there instead of standard output (replaced whole)\n"
-	"  --detail      add the transactions behind each figure\n";
+	"  --detail      add the transactions behind each figure\n"
+	"  --config FILE chargebacks: scheme thresholds and accounts (docs/chargebacks.md)\n";
 
 static const char settle_usage[] =
 	"usage: clearbook settle --date DATE\n"
@@ -65,13 +68,14 @@ static int write_out(const rpt_doc *doc, enum rpt_format f, const char *path)
 
 int cmd_report(const cli_ctx *cx, int argc, char **argv)
 {
-	const char *from = NULL, *to = NULL, *format = NULL, *out = NULL;
+	const char *from = NULL, *to = NULL, *format = NULL, *out = NULL, *config = NULL;
 	const char *pos[2] = { NULL, NULL };
 	int detail = 0, pos_n = 0, rc;
 	const struct cli_opt opts[] = {
 		{ "--from", &from, NULL }, { "--to", &to, NULL },
 		{ "--format", &format, NULL }, { "--out", &out, NULL },
-		{ "--detail", NULL, &detail }, { NULL, NULL, NULL },
+		{ "--detail", NULL, &detail }, { "--config", &config, NULL },
+		{ NULL, NULL, NULL },
 	};
 	enum rpt_format f = RPT_TEXT;
 	rpt_options o;
@@ -103,7 +107,7 @@ int cmd_report(const cli_ctx *cx, int argc, char **argv)
 		return rc;
 	lg_error_init(&err);
 	rpt_doc_init(&doc);
-	rc = rpt_run(lg, &o, &doc, &err);
+	rc = rpt_run_config(lg, &o, config, &doc, &err);
 	if (rc)
 		rc = cli_fail(&err);
 	else

@@ -15,6 +15,8 @@
  *   fan-in, fan-out      many distinct counterparties in a day
  *   round-amounts        several non-zero multiples of a round unit a day
  *   dormant-reactivation a burst of activity after a long silence
+ *   high-risk-jurisdiction  the customer or the counterparty account in a
+ *                        listed country (account meta "country" or "iban")
  *   name-screening       account and transaction names against sdn.csv
  * Everything is integer arithmetic; output is sorted, so a scan gives the
  * same alerts in the same order on every run.
@@ -41,6 +43,9 @@ struct ev {
 	char date[11];
 	int scale;
 	int in;                 /* 1: money into the wallet (a credit) */
+	char risk_cc[3];        /* a listed country of the customer or the
+	                           counterparty, "" for none */
+	char risk_who;          /* 'c' customer, 'p' counterparty */
 	long day;
 	amount_minor_t amount_minor; /* > 0 */
 };
@@ -55,8 +60,17 @@ struct alert {
 	char detail[DETAIL_MAX];
 };
 
+/* An account's country (meta "country", else its IBAN's first two
+ * letters), for the high-risk jurisdiction rule: sorted by code. */
+struct country {
+	char *code;
+	char cc[3];
+};
+
 struct scan {
 	const rpt_aml_config *cfg;
+	struct country *cty;
+	size_t cty_n;
 	long from_day, to_day;
 	const char *from, *to;
 	struct ev *ev;
@@ -87,6 +101,27 @@ static const char *counterparty(const ledger_tx_row *tx, int i)
 		best = tx->postings[k].account;
 	}
 	return best;
+}
+
+static int country_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct country *)elem)->code);
+}
+
+/* The account's country if it is a listed high-risk one, else NULL. */
+static const char *risky_country(const struct scan *sc, const char *code)
+{
+	const struct country *c;
+
+	if (!sc->cty_n || !code[0])
+		return NULL;
+	c = bsearch(code, sc->cty, sc->cty_n, sizeof *sc->cty, country_cmp);
+	if (!c)
+		return NULL;
+	for (int k = 0; k < sc->cfg->high_risk_n; k++)
+		if (strcmp(sc->cfg->high_risk[k], c->cc) == 0)
+			return c->cc;
+	return NULL;
 }
 
 static int ev_push(struct scan *sc, const ledger_tx_row *tx, int i)
@@ -123,6 +158,15 @@ static int ev_push(struct scan *sc, const ledger_tx_row *tx, int i)
 	e->day = ledger_day_number(tx->date);
 	e->amount_minor = abs_minor(p->amount_minor);
 	RPT_AML_ASSERT(e->day != DAY_NONE && e->amount_minor > 0);
+	{
+		const char *cc = risky_country(sc, p->account);
+		e->risk_who = 'c';
+		if (!cc) {
+			cc = risky_country(sc, e->counterparty);
+			e->risk_who = 'p';
+		}
+		snprintf(e->risk_cc, sizeof e->risk_cc, "%s", cc ? cc : "");
+	}
 	return LG_OK;
 }
 
@@ -504,10 +548,41 @@ static int rule_structuring(struct scan *sc, size_t a, size_t b, int in,
 	return LG_OK;
 }
 
+/* FATF high-risk jurisdictions: the day's transactions in which the
+ * customer's own wallet or the counterparty account is in a listed
+ * country. */
+static int rule_jurisdiction(struct scan *sc, const struct day_ctx *d)
+{
+	const struct ev *e0 = &sc->ev[d->ds], *first = NULL;
+	amount_minor_t sum = 0;
+	char a[AMOUNT_TEXT_MAX], detail[DETAIL_MAX];
+	size_t n = 0;
+
+	for (size_t i = d->ds; i < d->de; i++)
+		if (sc->ev[i].risk_cc[0]) {
+			if (!first)
+				first = &sc->ev[i];
+			sum += sc->ev[i].amount_minor;
+			d->idx[n++] = i;
+		}
+	if (n == 0)
+		return LG_OK;
+	fmt(sum, d->lim->scale, a);
+	snprintf(detail, sizeof detail, "%zu transaction(s), %s %s, with a high-risk "
+	         "jurisdiction: %s %.48s in %s", n, a, e0->asset,
+	         first->risk_who == 'c' ? "customer" : "counterparty",
+	         first->risk_who == 'c' ? first->customer : first->counterparty,
+	         first->risk_cc);
+	return alert_add(sc, "high-risk-jurisdiction", e0->customer, e0->asset, e0->date,
+	                 sc->cfg->high_risk_score, a, detail, join_evidence(sc, d->idx, n));
+}
+
 static int day_rules(struct scan *sc, const struct day_ctx *d)
 {
 	int rc = rule_large(sc, d);
 
+	if (!rc && sc->cty_n)
+		rc = rule_jurisdiction(sc, d);
 	if (!rc)
 		rc = rule_rapid(sc, d);
 	if (!rc)
@@ -608,6 +683,9 @@ static void scan_release(struct scan *sc)
 		free(sc->al[i].evidence);
 		free(sc->al[i].key);
 	}
+	for (size_t i = 0; i < sc->cty_n; i++)
+		free(sc->cty[i].code);
+	free(sc->cty);
 	free(sc->ev);
 	free(sc->al);
 }
@@ -615,6 +693,51 @@ static void scan_release(struct scan *sc)
 /* Name screening: account names (meta "name") of accounts active in the
  * period, and names in transactions' metadata. */
 static int screen(ledger *lg, struct scan *sc);
+
+/* The accounts that name a country, for the high-risk jurisdiction rule;
+ * nothing is read when the rule is off. */
+static int countries_load(ledger *lg, struct scan *sc)
+{
+	static const char sql[] =
+		"SELECT code, upper(COALESCE(json_extract(meta, '$.country'),"
+		" substr(json_extract(meta, '$.iban'), 1, 2))) FROM accounts"
+		" WHERE json_valid(meta) AND (json_type(meta, '$.country') = 'text'"
+		" OR json_type(meta, '$.iban') = 'text') ORDER BY code";
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int step, rc = LG_OK;
+
+	if (sc->cfg->high_risk_n == 0)
+		return LG_OK;
+	if (sqlite3_prepare_v2(ledger_sqlite(lg), sql, -1, &st, NULL) != SQLITE_OK)
+		return rpt_aml_sql_error(lg, sc->err, "reading account countries");
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *code = (const char *)sqlite3_column_text(st, 0);
+		const char *cc = (const char *)sqlite3_column_text(st, 1);
+		/* Only ISO 3166 alpha-2 shapes; anything else names no country. */
+		if (!cc || strlen(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' ||
+		    cc[1] > 'Z')
+			continue;
+		if (sc->cty_n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct country *g = realloc(sc->cty, nc * sizeof *g);
+			if (!g) {
+				rc = lg_error_set(sc->err, LG_EINTERNAL, "out of memory");
+				break;
+			}
+			sc->cty = g;
+			cap = nc;
+		}
+		sc->cty[sc->cty_n].code = strdup(code);
+		memcpy(sc->cty[sc->cty_n].cc, cc, 3);
+		if (!sc->cty[sc->cty_n++].code)
+			rc = lg_error_set(sc->err, LG_EINTERNAL, "out of memory");
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = rpt_aml_sql_error(lg, sc->err, "reading account countries");
+	sqlite3_finalize(st);
+	return rc;
+}
 
 int rpt_aml_scan(ledger *lg, const rpt_aml_config *cfg, const char *from,
                  const char *to, rpt_aml_scan_stats *stats, lg_error *err)
@@ -633,7 +756,9 @@ int rpt_aml_scan(ledger *lg, const rpt_aml_config *cfg, const char *from,
 	if (sc.from_day == DAY_NONE || sc.to_day == DAY_NONE || sc.from_day > sc.to_day)
 		return lg_error_set(err, LG_EUSAGE, "the period '%s'..'%s' is not two dates "
 		                    "in order", from ? from : "", to ? to : "");
-	rc = ledger_journal(lg, NULL, to, NULL, on_tx, &sc, err);
+	rc = countries_load(lg, &sc);
+	if (!rc)
+		rc = ledger_journal(lg, NULL, to, NULL, on_tx, &sc, err);
 	if (rc)
 		goto out;
 	if (sc.n > 1)
@@ -674,9 +799,15 @@ static int screen_hit(struct scan *sc, const rpt_sanctions *list,
 		free(evidence);
 		return LG_OK;
 	}
-	snprintf(detail, sizeof detail, "name '%.80s' scores %d against SDN entry %ld "
-	         "'%.80s' (cut-off %d)", name, score, list->ent_num[best], list->name[best],
-	         sc->cfg->screening_cutoff);
+	if (list->alias_of[best])
+		snprintf(detail, sizeof detail, "name '%.64s' scores %d against alias "
+		         "'%.48s' of SDN entry %ld '%.48s' (cut-off %d)", name, score,
+		         list->name[best], list->ent_num[best], list->alias_of[best],
+		         sc->cfg->screening_cutoff);
+	else
+		snprintf(detail, sizeof detail, "name '%.80s' scores %d against SDN entry "
+		         "%ld '%.80s' (cut-off %d)", name, score, list->ent_num[best],
+		         list->name[best], sc->cfg->screening_cutoff);
 	return alert_add(sc, "name-screening", subject, "", day, score, "", detail, evidence);
 }
 
@@ -787,6 +918,26 @@ static int screen_transactions(ledger *lg, struct scan *sc, const rpt_sanctions 
 	return rc;
 }
 
+/* OFAC publishes alt.csv beside sdn.csv: the configured alias file, else
+ * the one in the same folder as sdn.csv when there is one. */
+static int load_aliases(rpt_sanctions *list, struct scan *sc)
+{
+	char path[RPT_AML_PATH_MAX + 16];
+	const char *slash;
+	FILE *fp;
+
+	if (sc->cfg->alt_path[0])
+		return rpt_sanctions_load_alt(list, sc->cfg->alt_path, sc->err);
+	slash = strrchr(sc->cfg->sdn_path, '/');
+	snprintf(path, sizeof path, "%.*salt.csv",
+	         slash ? (int)(slash - sc->cfg->sdn_path + 1) : 0, sc->cfg->sdn_path);
+	fp = fopen(path, "r");
+	if (!fp)
+		return LG_OK;
+	fclose(fp);
+	return rpt_sanctions_load_alt(list, path, sc->err);
+}
+
 static int screen(ledger *lg, struct scan *sc)
 {
 	rpt_sanctions list;
@@ -794,6 +945,8 @@ static int screen(ledger *lg, struct scan *sc)
 
 	rpt_sanctions_init(&list);
 	rc = rpt_sanctions_load(&list, sc->cfg->sdn_path, sc->err);
+	if (!rc)
+		rc = load_aliases(&list, sc);
 	if (!rc)
 		rc = screen_accounts(lg, sc, &list);
 	if (!rc)

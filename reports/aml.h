@@ -23,6 +23,7 @@
 #define RPT_AML_PATH_MAX 1024        /* bytes of a file name in the config */
 #define RPT_AML_EVIDENCE_MAX 100     /* transactions listed per alert */
 #define RPT_AML_NAME_MAX 256         /* bytes of a screened name */
+#define RPT_AML_COUNTRIES_MAX 64     /* high-risk jurisdictions listed */
 
 /* Thresholds of one asset as decimal text in its scale (parsed against
  * the ledger's asset when a scan starts); "" or "0" turns the rule off. */
@@ -48,7 +49,17 @@ typedef struct rpt_aml_config {
 	int round_count;                   /* 2 round amounts a day */
 	int dormant_days;                  /* 90 days without activity */
 	int dormant_count;                 /* 6 (more than 5) on the waking day */
+	/* High-risk jurisdictions, ISO 3166-1 alpha-2 upper case.  A wallet
+	 * posting fires when the customer's wallet account or the posting's
+	 * counterparty account has one of them as meta "country" (else as the
+	 * first two letters of meta "iban").  Default: the FATF call-for-action
+	 * list KP IR MM, to be set from FATF's current publication. */
+	char high_risk[RPT_AML_COUNTRIES_MAX][3];
+	int high_risk_n;                   /* 0: the rule is off */
+	int high_risk_score;               /* 0..1000; 800 */
 	char sdn_path[RPT_AML_PATH_MAX];   /* OFAC sdn.csv; empty: no screening */
+	char alt_path[RPT_AML_PATH_MAX];   /* OFAC alt.csv; empty: alt.csv beside
+	                                      sdn.csv if there is one */
 	int screening_cutoff;              /* 0..1000; 880 */
 } rpt_aml_config;
 
@@ -111,6 +122,8 @@ typedef struct rpt_sanctions {
 	long *ent_num;          /* OFAC entity number */
 	char **name;            /* as listed */
 	char **norm;            /* normalised, tokens sorted */
+	char **alias_of;        /* an alias (alt.csv): the entry's SDN name, or
+	                           NULL for an SDN name itself */
 } rpt_sanctions;
 
 void rpt_sanctions_init(rpt_sanctions *s);
@@ -118,10 +131,18 @@ void rpt_sanctions_release(rpt_sanctions *s);
 /* Reads an OFAC sdn.csv (no header row, quoted fields, "-0-" for null):
  * column 1 ent_num, column 2 the name. */
 int rpt_sanctions_load(rpt_sanctions *s, const char *path, lg_error *err);
+/* Adds the aliases of an OFAC alt.csv (no header row: ent_num, alt_num,
+ * alt_type, alt_name, alt_remarks), each screened like an SDN name and
+ * reported with the SDN name of its ent_num; load sdn.csv first.  An alias
+ * whose ent_num is not in the list is refused (LG_EDATA, file and line). */
+int rpt_sanctions_load_alt(rpt_sanctions *s, const char *path, lg_error *err);
 
 /* Normalises a name into out (cap bytes): Latin letters with accents to
- * plain ASCII, lower case, punctuation to spaces, whitespace collapsed,
- * tokens sorted so that "SMITH, John" and "john smith" agree. */
+ * plain ASCII, Cyrillic romanised by BGN/PCGN (Russian; "Евгений" gives
+ * "yevgeniy" as the SDN list spells it), lower case, punctuation to
+ * spaces, whitespace collapsed, tokens sorted so that "SMITH, John" and
+ * "john smith" agree.  Other scripts (Chinese included) are kept as they
+ * are. */
 void rpt_sanctions_normalise(const char *name, char *out, size_t cap);
 /* Similarity 0..1000 of two normalised names: 1000 - 1000 x Levenshtein
  * distance / length of the longer, in integers. */

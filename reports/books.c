@@ -201,6 +201,75 @@ out:
 
 /* --- balance sheet and income statement ------------------------------- */
 
+/* The transactions behind a balance at --to, for --detail: what the account
+ * held before --from (one "brought forward" line, the figure of an earlier
+ * report) and each posting from --from to --to, so an account's lines sum
+ * to its balance in the ledger's sign (debit positive). */
+static int detail_balances(ledger *lg, const rpt_options *o, rpt_doc *doc,
+                           const struct rpt_accts *at_to, lg_error *err)
+{
+	static const char *const names[] = { "section", "account", "asset", "date",
+		                                     "transaction", "debit", "credit" };
+	static const unsigned flags[] = { 0, 0, 0, 0, 0, RPT_NUMERIC, RPT_NUMERIC };
+	static const char *const sections[] = { "asset", "liability", "equity",
+		                                        "income", "expense" };
+	rpt_table *t = rpt_doc_add_table(doc, "detail", "Transactions behind the "
+	                                 "balances", 7, names, flags);
+	struct rpt_accts bf;
+	sqlite3_stmt *st = NULL;
+	int rc = rpt_accts_load(lg, o->from, o->to, &bf, err);
+
+	if (!rc)
+		rc = rpt_prepare(lg, "SELECT t.date, t.id, p.amount FROM postings p JOIN"
+		                 " transactions t ON t.seq = p.tx_seq WHERE p.account_id = ?1"
+		                 " AND t.kind != 'pending' AND t.date BETWEEN ?2 AND ?3"
+		                 " ORDER BY t.date, t.seq, p.idx", &st, err);
+	RPT_ASSERT(rc || bf.n == at_to->n);
+	for (int sec = 0; sec < 5 && !rc; sec++) {
+		for (size_t i = 0; i < at_to->n && !rc; i++) {
+			const struct rpt_acct *x = &at_to->v[i], *b = &bf.v[i];
+			char dr[AMOUNT_TEXT_MAX], cr[AMOUNT_TEXT_MAX];
+			int step;
+			/* The accounts the balance sheet shows or sums, nothing else. */
+			if (strcmp(x->type, sections[sec]) != 0 || closing_of(x) == 0)
+				continue;
+			RPT_ASSERT(b->id == x->id);
+			dr[0] = cr[0] = '\0';
+			if (b->opening_minor >= 0)
+				rpt_amt(b->opening_minor, x->scale, dr);
+			else
+				rpt_amt(-b->opening_minor, x->scale, cr);
+			const char *row[] = { sec < 3 ? sections[sec] : "retained_earnings",
+				              x->code, x->asset, "", "brought forward", dr, cr };
+			rc = rpt_table_add(t, row, err);
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, x->id);
+			sqlite3_bind_text(st, 2, o->from, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, o->to, -1, SQLITE_STATIC);
+			while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+				amount_minor_t v;
+				rc = rpt_col_amount(st, 2, &v, err);
+				if (rc)
+					break;
+				dr[0] = cr[0] = '\0';
+				if (v >= 0)
+					rpt_amt(v, x->scale, dr);
+				else
+					rpt_amt(-v, x->scale, cr);
+				row[3] = (const char *)sqlite3_column_text(st, 0);
+				row[4] = (const char *)sqlite3_column_text(st, 1);
+				rc = rpt_table_add(t, row, err);
+				row[3] = row[4] = NULL;
+			}
+			if (!rc && step != SQLITE_DONE)
+				rc = rpt_sql_error(lg, err, "reading postings");
+		}
+	}
+	sqlite3_finalize(st);
+	rpt_accts_release(&bf);
+	return rc;
+}
+
 /* Presentation sign: assets and expenses are shown debit-positive, the
  * other types credit-positive, as a reader of the statements expects. */
 static amount_minor_t shown(const struct rpt_acct *x, amount_minor_t v)
@@ -278,6 +347,8 @@ int rpt_balance_sheet(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *
 		if (rc)
 			goto out;
 	}
+	if (o->detail)
+		rc = detail_balances(lg, o, doc, &a, err);
 out:
 	rpt_accts_release(&a);
 	return rc;
@@ -370,6 +441,56 @@ static int account_lookup(ledger *lg, const char *code, long long *id, char *ass
 	return rc;
 }
 
+/* The statement's lines are the postings behind its debits and credits;
+ * --detail adds where each line's money came from or went: the other
+ * postings of the same transactions. */
+static int detail_counterparts(ledger *lg, const rpt_options *o, long long id,
+                               rpt_doc *doc, lg_error *err)
+{
+	static const char *const names[] = { "date", "transaction", "account", "asset",
+		                                     "debit", "credit" };
+	static const unsigned flags[] = { 0, 0, 0, 0, RPT_NUMERIC, RPT_NUMERIC };
+	rpt_table *t = rpt_doc_add_table(doc, "counterparts", "The other postings of "
+	                                 "each line's transaction", 6, names, flags);
+	sqlite3_stmt *st;
+	int rc = rpt_prepare(lg, "SELECT t.date, t.id, a.code, a.asset, s.scale, q.amount"
+	                     " FROM transactions t JOIN postings q ON q.tx_seq = t.seq"
+	                     " JOIN accounts a ON a.id = q.account_id JOIN assets s ON"
+	                     " s.code = a.asset WHERE t.kind != 'pending' AND t.date"
+	                     " BETWEEN ?2 AND ?3 AND q.account_id != ?1 AND t.seq IN"
+	                     " (SELECT p.tx_seq FROM postings p WHERE p.account_id = ?1)"
+	                     " ORDER BY t.date, t.seq, q.idx", &st, err);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, o->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, o->to, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char dr[AMOUNT_TEXT_MAX] = "", cr[AMOUNT_TEXT_MAX] = "";
+		amount_minor_t v;
+		int scale = sqlite3_column_int(st, 4);
+		rc = rpt_col_amount(st, 5, &v, err);
+		if (rc)
+			goto out;
+		if (v >= 0)
+			rpt_amt(v, scale, dr);
+		else
+			rpt_amt(-v, scale, cr);
+		const char *row[] = { (const char *)sqlite3_column_text(st, 0),
+			              (const char *)sqlite3_column_text(st, 1),
+			              (const char *)sqlite3_column_text(st, 2),
+			              (const char *)sqlite3_column_text(st, 3), dr, cr };
+		rc = rpt_table_add(t, row, err);
+		if (rc)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? LG_OK : rpt_sql_error(lg, err, "reading postings");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int rpt_statement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err)
 {
 	static const char *const names[] = { "date", "transaction", "kind", "memo",
@@ -458,6 +579,8 @@ int rpt_statement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err)
 	sqlite3_bind_text(st, 3, o->to, -1, SQLITE_STATIC);
 	rc = rpt_daily_chart(lg, doc, "daily_turnover", "Turnover per day (debits and "
 	                     "credits)", asset, scale, st, err);
+	if (!rc && o->detail)
+		rc = detail_counterparts(lg, o, id, doc, err);
 out:
 	sqlite3_finalize(st);
 	return rc;

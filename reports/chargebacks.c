@@ -1021,3 +1021,46 @@ int rpt_cb_report(ledger *lg, const rpt_cb_config *cfg, const char *from,
 	free(ls.v);
 	return rc;
 }
+
+int rpt_cb_lines(ledger *lg, const rpt_cb_config *cfg, const char *from,
+                 const char *to, rpt_cb_line_fn fn, void *ctx, lg_error *err)
+{
+	struct lines ls = { NULL, 0, 0 };
+	int rc;
+
+	if (!from || !to || !ledger_date_valid(from) || !ledger_date_valid(to) ||
+	    strcmp(from, to) > 0)
+		return lg_error_set(err, LG_EUSAGE, "the period is not two dates in order");
+	rc = lines_load(lg, cfg->channel, to, &ls, err);
+	if (!rc)
+		rc = mark_lines(&ls, from, err);
+	for (size_t i = 0; i < ls.n && !rc; i++) {
+		const struct line *ln = &ls.v[i];
+		char party[LG_CODE_MAX], merchant[REF_MAX], amt[AMOUNT_TEXT_MAX];
+		rpt_cb_line_row r;
+		lg_error e;
+		if (strcmp(ln->date, from) < 0)
+			continue;
+		lg_error_init(&e);
+		/* The same attribution as the merchant figures. */
+		if (party_of(lg, ln->order, party, sizeof party, merchant, sizeof merchant, &e))
+			snprintf(merchant, sizeof merchant, "unknown");
+		amount_format(ln->amount_minor, ln->scale, amt, sizeof amt);
+		r.dispute = ln->dispute;
+		r.date = ln->date;
+		r.stage = stage_names[ln->st];
+		r.record_type = ln->type;
+		r.scheme = ln->scheme;
+		r.reason_code = ln->reason;
+		r.reason_family = rpt_cb_reason_family(ln->scheme, ln->reason);
+		r.merchant = merchant;
+		r.order = ln->order;
+		r.asset = ln->asset;
+		r.amount = amt;
+		r.deadline = ln->deadline;
+		r.first_in_period = ln->is_first_in_period;
+		rc = fn(ctx, &r);
+	}
+	free(ls.v);
+	return rc;
+}

@@ -91,6 +91,26 @@ typedef int (*rpt_cb_row_fn)(void *ctx, const rpt_cb_row *row);
 int rpt_cb_report(ledger *lg, const rpt_cb_config *cfg, const char *from,
                   const char *to, rpt_cb_row_fn fn, void *ctx, lg_error *err);
 
+/* One staged dispute line of the period, for the transactions behind the
+ * report's figures; strings borrowed for the callback. */
+typedef struct rpt_cb_line_row {
+	const char *dispute, *date, *stage, *record_type, *scheme;
+	const char *reason_code, *reason_family;
+	const char *merchant;    /* "mNNN", "self" or "unknown" */
+	const char *order;       /* the disputed sale's transaction id */
+	const char *asset, *amount, *deadline;
+	int first_in_period;     /* counted once in the reason figures */
+} rpt_cb_line_row;
+typedef int (*rpt_cb_line_fn)(void *ctx, const rpt_cb_line_row *row);
+
+/*
+ * Every dispute line booked from..to in booking order: the lines that the
+ * stage figures sum, the first chargebacks the merchant figures count and
+ * the first lines the reason figures count.  Read-only.
+ */
+int rpt_cb_lines(ledger *lg, const rpt_cb_config *cfg, const char *from,
+                 const char *to, rpt_cb_line_fn fn, void *ctx, lg_error *err);
+
 /* The reason-code family: "fraud", "authorisation", "processing error",
  * "consumer dispute" (Visa 10-13), Mastercard's "fraud", "authorisation",
  * "point-of-interaction error", "cardholder dispute"; else "other". */

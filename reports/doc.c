@@ -14,13 +14,13 @@
 
 const char *const rpt_names[] = {
 	"trial-balance", "balance-sheet", "income-statement", "statement",
-	"reconciliation", "settlement", NULL,
+	"reconciliation", "settlement", "aml", "chargebacks", NULL,
 };
 
 static int (*const rpt_builders[])(ledger *, const rpt_options *, rpt_doc *,
                                    lg_error *) = {
 	rpt_trial_balance, rpt_balance_sheet, rpt_income_statement, rpt_statement,
-	rpt_reconciliation, rpt_settlement,
+	rpt_reconciliation, rpt_settlement, rpt_aml_report, NULL, /* chargebacks */
 };
 
 _Noreturn void rpt_assert_fail(const char *what, const char *file, int line)
@@ -58,6 +58,7 @@ void rpt_doc_release(rpt_doc *doc)
 	for (size_t i = 0; i < doc->charts_n; i++) {
 		free(doc->chart[i].label);
 		free(doc->chart[i].value_minor);
+		free(doc->chart[i].threshold_minor);
 	}
 	memset(doc, 0, sizeof *doc);
 }
@@ -157,6 +158,17 @@ rpt_chart *rpt_doc_add_chart(rpt_doc *doc, const char *key, const char *title,
 	c->scale = scale;
 	c->n = n;
 	return c;
+}
+
+int rpt_chart_thresholds(rpt_chart *c, lg_error *err)
+{
+	RPT_ASSERT(c->threshold_minor == NULL);
+	c->threshold_minor = calloc(c->n ? c->n : 1, sizeof *c->threshold_minor);
+	if (!c->threshold_minor)
+		return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < c->n; i++)
+		c->threshold_minor[i] = -1;
+	return LG_OK;
 }
 
 void rpt_doc_note(rpt_doc *doc, const char *fmt, ...)
@@ -476,6 +488,12 @@ static int first_date(ledger *lg, const char *to, char out[11], lg_error *err)
 
 int rpt_run(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err)
 {
+	return rpt_run_config(lg, o, NULL, doc, err);
+}
+
+int rpt_run_config(ledger *lg, const rpt_options *o, const char *config,
+                   rpt_doc *doc, lg_error *err)
+{
 	rpt_options opt = *o;
 	char today[11], first[11];
 	int rc;
@@ -509,6 +527,12 @@ int rpt_run(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err)
 		rc = journal_head(lg, doc, err);
 		if (rc)
 			return rc;
+		/* Only the chargeback report has a configuration of its own. */
+		if (!rpt_builders[i])
+			return rpt_chargebacks_report(lg, &opt, config, doc, err);
+		if (config)
+			return lg_error_set(err, LG_EUSAGE, "report %s takes no --config",
+			                    o->name);
 		return rpt_builders[i](lg, &opt, doc, err);
 	}
 	return lg_error_set(err, LG_EUSAGE, "unknown report '%s'", o->name);

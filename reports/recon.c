@@ -307,6 +307,58 @@ static int ageing_table(const struct recon *r, rpt_doc *doc, lg_error *err)
 	return rc;
 }
 
+/* --detail: each top-level line of the period with the match that holds
+ * it now (none: unmatched), so the lines and matched counts per channel and
+ * the lines per rule can be counted from it. */
+static int detail_lines(ledger *lg, const rpt_options *o, rpt_doc *doc,
+                        lg_error *err)
+{
+	static const char *const names[] = { "channel", "line", "date", "amount",
+		                                     "asset", "match", "rule", "settlement" };
+	static const unsigned flags[] = { 0, RPT_INTEGER, 0, RPT_NUMERIC, 0,
+		                              RPT_INTEGER, 0, 0 };
+	rpt_table *t = rpt_doc_add_table(doc, "lines", "Statement lines behind the "
+	                                 "match rates", 8, names, flags);
+	sqlite3_stmt *st;
+	int rc = rpt_prepare(lg, "SELECT l.channel, l.id, COALESCE(l.booking_date,"
+	                     " l.value_date, ''), l.amount, s.scale, l.asset, m.id, m.rule,"
+	                     " m.settlement_id FROM statement_lines l JOIN assets s ON"
+	                     " s.code = l.asset LEFT JOIN clearing_matches m ON m.id ="
+	                     " (SELECT min(ml.match_id) FROM clearing_match_lines ml WHERE"
+	                     " ml.line_id = l.id AND NOT EXISTS(SELECT 1 FROM"
+	                     " clearing_unmatches u WHERE u.match_id = ml.match_id))"
+	                     " WHERE l.parent_id IS NULL AND COALESCE(l.booking_date,"
+	                     " l.value_date, '') BETWEEN ?1 AND ?2 ORDER BY l.channel, l.id",
+	                     &st, err);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, o->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, o->to, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char amt[AMOUNT_TEXT_MAX];
+		amount_minor_t v;
+		rc = rpt_col_amount(st, 3, &v, err);
+		if (rc)
+			goto out;
+		const char *row[] = { (const char *)sqlite3_column_text(st, 0),
+			              (const char *)sqlite3_column_text(st, 1),
+			              (const char *)sqlite3_column_text(st, 2),
+			              rpt_amt(v, sqlite3_column_int(st, 4), amt),
+			              (const char *)sqlite3_column_text(st, 5),
+			              (const char *)sqlite3_column_text(st, 6),
+			              (const char *)sqlite3_column_text(st, 7),
+			              (const char *)sqlite3_column_text(st, 8) };
+		rc = rpt_table_add(t, row, err);
+		if (rc)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? LG_OK : rpt_sql_error(lg, err, "reading statement lines");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int rpt_reconciliation(ledger *lg, const rpt_options *o, rpt_doc *doc,
                        lg_error *err)
 {
@@ -360,6 +412,7 @@ int rpt_reconciliation(ledger *lg, const rpt_options *o, rpt_doc *doc,
 		memmove(&doc->table[0], &doc->table[1],
 		        (doc->tables_n - 1) * sizeof doc->table[0]);
 		doc->table[doc->tables_n - 1] = d;
+		rc = detail_lines(lg, o, doc, err);
 	}
 out:
 	if (r)

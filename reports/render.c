@@ -166,6 +166,9 @@ static int render_json(const rpt_doc *doc, FILE *fp, lg_error *err)
 			json_object_set_new(o, "label", json_string(c->label[k]));
 			json_object_set_new(o, "value", json_string(rpt_amt(c->value_minor[k],
 			                                                    c->scale, b)));
+			if (c->threshold_minor && c->threshold_minor[k] >= 0)
+				json_object_set_new(o, "threshold", json_string(
+					rpt_amt(c->threshold_minor[k], c->scale, b)));
 			json_array_append_new(arr, o);
 		}
 		json_object_set_new(charts, c->key, arr);
@@ -213,9 +216,13 @@ static void html_chart(const rpt_chart *c, FILE *fp)
 	char b[AMOUNT_TEXT_MAX];
 	long slot;
 
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		if (c->value_minor[i] > max)
 			max = c->value_minor[i];
+		/* A threshold above every bar must still be drawn inside the plot. */
+		if (c->threshold_minor && c->threshold_minor[i] > max)
+			max = c->threshold_minor[i];
+	}
 	slot = c->n ? (SVG_W - SVG_LEFT - 10) / (long)c->n : 1;
 	if (slot < 1)
 		slot = 1;
@@ -244,6 +251,15 @@ static void html_chart(const rpt_chart *c, FILE *fp)
 		        "height=\"%ld\"><title>", x, SVG_TOP + SVG_PLOT_H - h, w, h);
 		html_text(fp, c->label[i]);
 		fprintf(fp, ": %s</title></rect>\n", rpt_amt(c->value_minor[i], c->scale, b));
+		if (c->threshold_minor && c->threshold_minor[i] >= 0) {
+			long ty = SVG_TOP + SVG_PLOT_H -
+			          (max > 0 ? (long)(c->threshold_minor[i] * SVG_PLOT_H / max) : 0);
+			fprintf(fp, "<line class=\"threshold\" x1=\"%ld\" y1=\"%ld\" x2=\"%ld\" "
+			        "y2=\"%ld\"><title>threshold ", x - 1, ty, x + w + 1, ty);
+			html_text(fp, c->label[i]);
+			fprintf(fp, ": %s</title></line>\n",
+			        rpt_amt(c->threshold_minor[i], c->scale, b));
+		}
 		/* Label every bar when they are few, else the first and last. */
 		if (c->n <= 12 || i == 0 || i + 1 == c->n) {
 			fprintf(fp, "<text class=\"label\" x=\"%ld\" y=\"%d\" text-anchor=\"%s\">",
@@ -294,7 +310,8 @@ static const char html_css[] =
 	"th{background:#eee}td.num,th.num{text-align:right;"
 	"font-variant-numeric:tabular-nums;white-space:nowrap}"
 	"figure.chart{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}"
-	".bar{fill:#3b6ea5}.axis{stroke:#333}.tick,.label{font-size:10px;fill:#333}"
+	".bar{fill:#3b6ea5}.threshold{stroke:#c0392b;stroke-width:3;"
+	"stroke-dasharray:6 3}.axis{stroke:#333}.tick,.label{font-size:10px;fill:#333}"
 	".note{background:#fff4d6;border-left:4px solid #e0a800;padding:.3em .6em}"
 	"@page{size:A4 landscape;margin:1cm}"
 	"@media print{body{margin:0}table{font-size:.7em}section,figure{break-inside:avoid}"

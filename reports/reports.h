@@ -54,7 +54,9 @@ typedef struct rpt_table {
 } rpt_table;
 
 /* A bar chart of non-negative values of one scale ("12.30" at scale 2);
- * a rate in basis points is a value at scale 2 with unit "%". */
+ * a rate in basis points is a value at scale 2 with unit "%".  A chart may
+ * carry a threshold per bar (threshold_minor, same scale; NULL: none), drawn
+ * as a line across the bar: a ratio against the limit it must stay under. */
 typedef struct rpt_chart {
 	const char *key;   /* borrowed */
 	const char *title; /* borrowed */
@@ -63,6 +65,7 @@ typedef struct rpt_chart {
 	size_t n;
 	char (*label)[RPT_LABEL_MAX];
 	amount_minor_t *value_minor;
+	amount_minor_t *threshold_minor; /* n values or NULL; < 0: none for that bar */
 } rpt_chart;
 
 typedef struct rpt_doc {
@@ -87,7 +90,8 @@ const char *rpt_table_cell(const rpt_table *t, size_t row, const char *col);
 
 typedef struct rpt_options {
 	const char *name;    /* trial-balance balance-sheet income-statement
-	                        statement reconciliation settlement */
+	                        statement reconciliation settlement aml
+	                        chargebacks */
 	const char *from;    /* "YYYY-MM-DD"; NULL: from the first transaction */
 	const char *to;      /* "YYYY-MM-DD"; NULL: the ledger clock's date */
 	const char *account; /* statement: the account; settlement: a merchant
@@ -105,6 +109,13 @@ extern const char *const rpt_names[];
  * account.
  */
 int rpt_run(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err);
+
+/* rpt_run with a configuration file: for "chargebacks" the INI of
+ * docs/chargebacks.md (scheme thresholds, channel), NULL for the defaults;
+ * the other reports take none (LG_EUSAGE if one is given).  LG_ENOINPUT
+ * for a missing file, LG_EUSAGE for a bad key. */
+int rpt_run_config(ledger *lg, const rpt_options *o, const char *config,
+                   rpt_doc *doc, lg_error *err);
 
 /* Writes `doc` in format `f` to `fp` (borrowed).  LG_EIO if writing fails. */
 int rpt_render(const rpt_doc *doc, enum rpt_format f, FILE *fp, lg_error *err);

@@ -28,6 +28,8 @@ int rpt_table_add(rpt_table *t, const char *const *cells, lg_error *err);
 rpt_chart *rpt_doc_add_chart(rpt_doc *doc, const char *key, const char *title,
                              const char *unit, int scale, size_t n,
                              lg_error *err);
+/* Gives chart `c` a threshold per bar, all "none" (-1) to start with. */
+int rpt_chart_thresholds(rpt_chart *c, lg_error *err);
 /* Adds a note (printf-style); silently keeps the first RPT_NOTES_MAX. */
 void rpt_doc_note(rpt_doc *doc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -76,6 +78,9 @@ int rpt_income_statement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_erro
 int rpt_statement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err);
 int rpt_reconciliation(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err);
 int rpt_settlement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err);
+int rpt_aml_report(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err);
+int rpt_chargebacks_report(ledger *lg, const rpt_options *o, const char *config,
+                           rpt_doc *doc, lg_error *err);
 
 /* A daily chart from a query returning (date, value blob or integer) rows
  * in date order; blob values are decoded amounts, integers are counts. */

@@ -26,7 +26,9 @@ void rpt_sanctions_release(rpt_sanctions *s)
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->name[i]);
 		free(s->norm[i]);
+		free(s->alias_of[i]);
 	}
+	free(s->alias_of);
 	free(s->ent_num);
 	free(s->name);
 	free(s->norm);
@@ -72,6 +74,66 @@ static size_t transliterate(unsigned cp, char *buf)
 	return 0;
 }
 
+/* Cyrillic to Latin by the BGN/PCGN 1947 system for Russian (US Board on
+ * Geographic Names and the UK Permanent Committee on Geographical Names),
+ * the romanisation the OFAC SDN list spells Russian names in ("Yevgeniy",
+ * "Sergey", "Khodorkovskiy").  Lower-case а..я (U+0430..U+044F); the hard
+ * and soft signs are dropped (their apostrophes are punctuation to us);
+ * е and ё are "ye" at the start of a word, after a vowel, й, ъ or ь, else
+ * "e" (ё's diaeresis folded, as the SDN list writes it).  The Ukrainian and
+ * Belarusian letters є, і, ї, ґ, ў take one value each (є "ye", ї "yi",
+ * BGN/PCGN's word-initial ones; ў folded to "u"), and Ukrainian г, и are
+ * read as Russian (g, i) although BGN/PCGN Ukrainian writes h, y: a
+ * Ukrainian name may score lower.  Other Cyrillic letters (Serbian,
+ * Macedonian) are kept as they are. */
+static const char *const cyr_ru[32] = {
+	"a", "b", "v", "g", "d", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
+	"r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
+};
+
+/* Lower case of a Cyrillic code point (U+0400..U+04FF), else cp. */
+static unsigned cyr_lower(unsigned cp)
+{
+	if (cp >= 0x410 && cp <= 0x42F)
+		return cp + 0x20;
+	if (cp >= 0x400 && cp <= 0x40F)
+		return cp + 0x50;
+	if (cp >= 0x460 && cp <= 0x4FF && !(cp & 1))
+		return cp + 1; /* the extended letters pair upper, lower */
+	return cp;
+}
+
+/* The vowels and signs after which BGN/PCGN writes е as "ye". */
+static int cyr_ye_after(unsigned prev)
+{
+	static const unsigned v[] = { 0x430, 0x435, 0x451, 0x438, 0x43E, 0x443, 0x44B,
+		                          0x44D, 0x44E, 0x44F, 0x439, 0x44A, 0x44C, 0x454,
+		                          0x456, 0x457 };
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		if (prev == v[i])
+			return 1;
+	return 0;
+}
+
+/* The Latin spelling of Cyrillic cp (lower case) after prev (the previous
+ * code point, lower case; 0 at the start of a word), or NULL. */
+static const char *cyrillic(unsigned cp, unsigned prev)
+{
+	if (cp == 0x435 || cp == 0x451)
+		return prev == 0 || cyr_ye_after(prev) ? "ye" : "e";
+	if (cp >= 0x430 && cp <= 0x44F)
+		return cyr_ru[cp - 0x430];
+	switch (cp) {
+	case 0x454: return "ye"; /* є */
+	case 0x456: return "i";  /* і */
+	case 0x457: return "yi"; /* ї */
+	case 0x491: return "g";  /* ґ */
+	case 0x45E: return "u";  /* ў: BGN/PCGN Belarusian ŭ, folded */
+	default: return NULL;
+	}
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -82,22 +144,46 @@ static int cmp_str(const void *a, const void *b)
 static size_t words(const char *name, char *flat, size_t cap)
 {
 	const unsigned char *p = (const unsigned char *)name;
+	unsigned prev = 0; /* previous code point of the word, 0 at its start */
 	size_t n = 0;
 
-	while (*p && n + 3 < cap) {
+	/* Room for the longest spelling ("shch") and the terminator. */
+	while (*p && n + 5 < cap) {
 		unsigned cp = *p;
 		size_t len = 1, k;
+		const char *cy;
 		char tr[2];
 
 		if (cp >= 0xC0 && cp < 0xE0 && (p[1] & 0xC0) == 0x80) {
 			cp = ((cp & 0x1Fu) << 6) | (p[1] & 0x3Fu);
 			len = 2;
+		} else if (cp >= 0xE0 && cp < 0xF8) {
+			/* Three- and four-byte characters (Chinese among them) have no
+			 * spelling here: copied whole, never read as Latin-1. */
+			size_t want = cp < 0xF0 ? 3 : 4;
+			while (len < want && (p[len] & 0xC0) == 0x80)
+				len++;
+			if (n + len + 1 >= cap)
+				break;
+			memcpy(flat + n, p, len);
+			n += len;
+			prev = 0x800; /* a letter of another script */
+			p += len;
+			continue;
 		}
+		if (cp >= 0x400 && cp <= 0x4FF)
+			cp = cyr_lower(cp);
 		if (cp < 0x80) {
 			char c = (char)cp;
 			if (c >= 'A' && c <= 'Z')
 				c = (char)(c - 'A' + 'a');
 			flat[n++] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? c : ' ';
+			if (flat[n - 1] == ' ')
+				cp = 0;
+		} else if ((cy = cyrillic(cp, prev)) != NULL) {
+			k = strlen(cy);
+			memcpy(flat + n, cy, k);
+			n += k;
 		} else if ((k = transliterate(cp, tr)) > 0) {
 			memcpy(flat + n, tr, k);
 			n += k;
@@ -107,6 +193,7 @@ static size_t words(const char *name, char *flat, size_t cap)
 			memcpy(flat + n, p, len);
 			n += len;
 		}
+		prev = cp;
 		p += len;
 	}
 	flat[n] = '\0';
@@ -209,7 +296,8 @@ static void field(const char **p, char *out, size_t cap)
 	*p = *s == ',' ? s + 1 : s;
 }
 
-static int add(rpt_sanctions *s, size_t *cap, long ent, const char *name)
+static int add(rpt_sanctions *s, size_t *cap, long ent, const char *name,
+               const char *alias_of)
 {
 	char norm[RPT_AML_NAME_MAX];
 
@@ -228,13 +316,20 @@ static int add(rpt_sanctions *s, size_t *cap, long ent, const char *name)
 		if (!no)
 			return -1;
 		s->norm = no;
+		no = realloc(s->alias_of, nc * sizeof *no);
+		if (!no)
+			return -1;
+		s->alias_of = no;
 		*cap = nc;
 	}
 	rpt_sanctions_normalise(name, norm, sizeof norm);
 	s->name[s->n] = strdup(name);
 	s->norm[s->n] = strdup(norm);
+	s->alias_of[s->n] = alias_of ? strdup(alias_of) : NULL;
 	s->ent_num[s->n] = ent;
 	s->n++;
+	if (alias_of && !s->alias_of[s->n - 1])
+		return -1;
 	return s->name[s->n - 1] && s->norm[s->n - 1] ? 0 : -1;
 }
 
@@ -275,7 +370,7 @@ int rpt_sanctions_load(rpt_sanctions *s, const char *path, lg_error *err)
 		}
 		if (!name[0] || strcmp(name, "-0-") == 0)
 			continue;
-		if (add(s, &cap, e, name) != 0) {
+		if (add(s, &cap, e, name, NULL) != 0) {
 			rc = lg_error_set(err, LG_EINTERNAL, "out of memory");
 			goto out;
 		}
@@ -284,5 +379,103 @@ int rpt_sanctions_load(rpt_sanctions *s, const char *path, lg_error *err)
 		rc = lg_error_set(err, LG_EIO, "%s: read error", path);
 out:
 	fclose(fp);
+	return rc;
+}
+
+/* The SDN (not alias) entry with ent_num `ent`, or -1. */
+static long primary_of(const rpt_sanctions *s, size_t sdn_n, const size_t *by_ent,
+                       long ent)
+{
+	size_t lo = 0, hi = sdn_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->ent_num[by_ent[mid]] < ent)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sdn_n && s->ent_num[by_ent[lo]] == ent ? (long)by_ent[lo] : -1;
+}
+
+static const rpt_sanctions *sort_list; /* qsort has no context argument */
+
+static int cmp_ent(const void *a, const void *b)
+{
+	long x = sort_list->ent_num[*(const size_t *)a];
+	long y = sort_list->ent_num[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+/* One alt.csv record: ent_num, alt_num, alt_type, alt_name, remarks. */
+static int alt_line(rpt_sanctions *s, size_t *cap, size_t sdn_n, const size_t *by_ent,
+                    const char *line, const char *path, long line_no, lg_error *err)
+{
+	char ent[64], num[64], type[64], name[RPT_AML_NAME_MAX], *end;
+	const char *p = line;
+	long e, primary;
+
+	field(&p, ent, sizeof ent);
+	field(&p, num, sizeof num);
+	field(&p, type, sizeof type);
+	field(&p, name, sizeof name);
+	if (!ent[0] && !name[0])
+		return LG_OK;
+	errno = 0;
+	e = strtol(ent, &end, 10);
+	if (end == ent || *end || errno) {
+		if ((unsigned char)ent[0] == 0x1A)
+			return LG_OK; /* the list's closing control-Z */
+		return lg_error_set(err, LG_EDATA, "%s:%ld: ent_num '%s' is not a number",
+		                    path, line_no, ent);
+	}
+	if (!name[0] || strcmp(name, "-0-") == 0)
+		return LG_OK;
+	primary = primary_of(s, sdn_n, by_ent, e);
+	if (primary < 0)
+		return lg_error_set(err, LG_EDATA, "%s:%ld: alias '%s' names ent_num %ld, "
+		                    "which the SDN list does not have", path, line_no, name, e);
+	if (s->n >= RPT_SANCTIONS_MAX)
+		return lg_error_set(err, LG_EDATA, "%s: more than %d entries", path,
+		                    RPT_SANCTIONS_MAX);
+	if (add(s, cap, e, name, s->name[primary]) != 0)
+		return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	return LG_OK;
+}
+
+int rpt_sanctions_load_alt(rpt_sanctions *s, const char *path, lg_error *err)
+{
+	char line[LINE_BYTES_MAX];
+	size_t sdn_n = s->n, cap = s->n, *by_ent = malloc((s->n + 1) * sizeof *by_ent);
+	long line_no = 0;
+	int rc = LG_OK;
+	FILE *fp;
+
+	if (!by_ent)
+		return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < sdn_n; i++)
+		by_ent[i] = i;
+	sort_list = s;
+	if (sdn_n > 1)
+		qsort(by_ent, sdn_n, sizeof *by_ent, cmp_ent);
+	sort_list = NULL;
+	fp = fopen(path, "r");
+	if (!fp) {
+		rc = lg_error_set(err, errno == ENOENT ? LG_ENOINPUT : LG_EIO, "%s: %s", path,
+		                  strerror(errno));
+		goto out;
+	}
+	/* add() grows the arrays from their current size: the SDN entries were
+	 * read with their own capacity, so start from what is there. */
+	while (!rc && fgets(line, sizeof line, fp)) {
+		line_no++;
+		rc = alt_line(s, &cap, sdn_n, by_ent, line, path, line_no, err);
+	}
+	if (!rc && ferror(fp))
+		rc = lg_error_set(err, LG_EIO, "%s: read error", path);
+	fclose(fp);
+out:
+	free(by_ent);
 	return rc;
 }

@@ -187,79 +187,226 @@ static int classify(struct tx_acc *tx, rpt_table *detail, lg_error *err)
 	return rc;
 }
 
-static int scan(ledger *lg, const rpt_options *o, struct settlement *s,
-                rpt_table *detail, lg_error *err)
-{
-	sqlite3_stmt *st;
-	struct tx_acc tx;
-	int rc = rpt_prepare(lg, "SELECT t.seq, t.id, t.date, t.kind,"
-	                     " COALESCE(json_extract(t.meta, '$.type'), ''),"
-	                     " COALESCE(json_extract(r.meta, '$.type'), ''),"
-	                     " COALESCE(json_extract(t.meta, '$.merchant'), ''), a.code,"
-	                     " p.amount FROM transactions t JOIN postings p ON p.tx_seq ="
-	                     " t.seq JOIN accounts a ON a.id = p.account_id LEFT JOIN"
-	                     " transactions r ON r.seq = t.ref_seq WHERE t.kind != 'pending'"
-	                     " AND t.date BETWEEN ?1 AND ?2 AND t.seq IN (SELECT p2.tx_seq"
-	                     " FROM postings p2 JOIN accounts a2 ON a2.id = p2.account_id"
-	                     " WHERE a2.code LIKE 'liabilities:merchants:%')"
-	                     " ORDER BY t.seq, p.idx", &st, err);
+/* What each account is to the settlement, by account id: the merchant it
+ * belongs to (payable, reserve or another of its accounts), the fee
+ * account, or nothing. */
+enum acct_role { R_NONE, R_PAYABLE, R_RESERVE, R_MERCHANT_OTHER, R_FEE };
+struct roles {
+	struct merchant **m;    /* by account id */
+	unsigned char *role;    /* enum acct_role, by account id */
+	unsigned char *charted; /* code LIKE 'liabilities:merchants:%:payable' */
+};
 
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, o->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, o->to, -1, SQLITE_STATIC);
-	memset(&tx, 0, sizeof tx);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		long long seq = sqlite3_column_int64(st, 0);
-		const char *code = (const char *)sqlite3_column_text(st, 7), *leaf;
+static int roles_load(const struct rpt_accts *a, struct settlement *s,
+                      struct roles *r, lg_error *err)
+{
+	size_t n = (size_t)a->id_max + 1, plen = strlen(MERCHANT_PREFIX);
+
+	r->m = calloc(n, sizeof *r->m);
+	r->role = calloc(n, 1);
+	r->charted = calloc(n, 1);
+	if (!r->m || !r->role || !r->charted)
+		return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < a->n; i++) {
+		const char *code = a->v[i].code, *leaf;
 		char mcode[RPT_MERCHANT_MAX];
+		size_t id = (size_t)a->v[i].id, len = strlen(code);
 		struct merchant *m;
-		amount_minor_t v;
-		if (seq != tx.seq) {
-			if (tx.seq && (rc = classify(&tx, detail, err)) != LG_OK)
-				goto out;
-			memset(&tx, 0, sizeof tx);
-			tx.only = o->account;
-			tx.seq = seq;
-			snprintf(tx.id, sizeof tx.id, "%s", sqlite3_column_text(st, 1));
-			snprintf(tx.date, sizeof tx.date, "%s", sqlite3_column_text(st, 2));
-			snprintf(tx.kind, sizeof tx.kind, "%s", sqlite3_column_text(st, 3));
-			snprintf(tx.type, sizeof tx.type, "%s", sqlite3_column_text(st, 4));
-			snprintf(tx.ref_type, sizeof tx.ref_type, "%s", sqlite3_column_text(st, 5));
-			snprintf(tx.merchant, sizeof tx.merchant, "%s", sqlite3_column_text(st, 6));
-		}
-		rc = rpt_col_amount(st, 8, &v, err);
-		if (rc)
-			goto out;
+		RPT_ASSERT(id < n);
+		r->charted[id] = len >= plen + 8 && strncmp(code, MERCHANT_PREFIX, plen) == 0 &&
+		                 strcmp(code + len - 8, ":payable") == 0;
 		if (strcmp(code, FEE_ACCOUNT) == 0) {
-			tx.fee_minor += v;
+			r->role[id] = R_FEE;
 			continue;
 		}
 		if (merchant_split(code, mcode, &leaf) != 0 || !(m = merchant_find(s, mcode)))
 			continue;
-		size_t k = 0;
-		while (k < tx.n && tx.p[k].m != m)
-			k++;
-		if (k == tx.n) {
-			if (tx.n == TX_MERCHANTS_MAX) {
-				rc = lg_error_set(err, LG_EDATA, "transaction '%s' touches more than "
-				                  "%d merchants", tx.id, TX_MERCHANTS_MAX);
+		r->m[id] = m;
+		r->role[id] = strcmp(leaf, "payable") == 0 ? R_PAYABLE
+		              : strcmp(leaf, "reserve") == 0 ? R_RESERVE : R_MERCHANT_OTHER;
+	}
+	return LG_OK;
+}
+
+static void roles_release(struct roles *r)
+{
+	free(r->m);
+	free(r->role);
+	free(r->charted);
+}
+
+/* Merchant sales per day, net of fees: the payable credits of sales
+ * (meta merchant, no meta type, not a reversal), gathered while scanning. */
+struct day_sum {
+	char date[11];
+	amount_minor_t v;
+};
+struct days {
+	struct day_sum *d;
+	size_t n, cap;
+};
+
+static int days_add(struct days *ds, const char *date, amount_minor_t v, lg_error *err)
+{
+	size_t lo = 0, hi = ds->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ds->d[mid].date, date) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ds->n || strcmp(ds->d[lo].date, date) != 0) {
+		if (ds->n == ds->cap) {
+			size_t nc = ds->cap ? ds->cap * 2 : 64;
+			struct day_sum *g = realloc(ds->d, nc * sizeof *g);
+			if (!g)
+				return lg_error_set(err, LG_EINTERNAL, "out of memory");
+			ds->d = g;
+			ds->cap = nc;
+		}
+		memmove(&ds->d[lo + 1], &ds->d[lo], (ds->n - lo) * sizeof *ds->d);
+		snprintf(ds->d[lo].date, sizeof ds->d[lo].date, "%.10s", date);
+		ds->d[lo].v = 0;
+		ds->n++;
+	}
+	if (amount_add(ds->d[lo].v, v < 0 ? -v : v, &ds->d[lo].v) != 0)
+		return lg_error_set(err, LG_EDATA, "daily sum overflows");
+	return LG_OK;
+}
+
+static int days_chart(const struct days *ds, rpt_doc *doc, lg_error *err)
+{
+	rpt_chart *c;
+
+	if (ds->n == 0)
+		return LG_OK;
+	c = rpt_doc_add_chart(doc, "daily_volume", "Merchant sales per day, net of fees",
+	                      "", 2, ds->n, err);
+	if (!c)
+		return err->code;
+	/* The latest days when there are more than a chart holds. */
+	for (size_t i = 0; i < c->n; i++) {
+		const struct day_sum *d = &ds->d[ds->n - c->n + i];
+		snprintf(c->label[i], sizeof c->label[i], "%s", d->date);
+		c->value_minor[i] = d->v;
+	}
+	return LG_OK;
+}
+
+/* One posting row of the scan: sorted into the transaction being built. */
+static int scan_posting(struct tx_acc *tx, const struct roles *r, long long account,
+                        amount_minor_t v, struct days *ds, int sale, lg_error *err)
+{
+	struct merchant *m = r->m[account];
+	size_t k = 0;
+
+	if (sale && r->charted[account]) {
+		int rc = days_add(ds, tx->date, v, err);
+		if (rc)
+			return rc;
+	}
+	if (r->role[account] == R_FEE) {
+		tx->fee_minor += v;
+		return LG_OK;
+	}
+	if (!m)
+		return LG_OK;
+	while (k < tx->n && tx->p[k].m != m)
+		k++;
+	if (k == tx->n) {
+		if (tx->n == TX_MERCHANTS_MAX)
+			return lg_error_set(err, LG_EDATA, "transaction '%s' touches more than "
+			                    "%d merchants", tx->id, TX_MERCHANTS_MAX);
+		tx->p[tx->n++].m = m;
+	}
+	if (r->role[account] == R_PAYABLE)
+		tx->p[k].payable_minor += v;
+	else if (r->role[account] == R_RESERVE)
+		tx->p[k].reserve_minor += v;
+	return LG_OK;
+}
+
+/* Two statements walked together in journal order: the transactions (meta
+ * read once each) and their postings (no JSON at all).  One joined query
+ * would parse a transaction's metadata once per posting: three times the
+ * work at a million transactions. */
+static int scan(ledger *lg, const rpt_options *o, const struct rpt_accts *a,
+                struct settlement *s, rpt_table *detail, rpt_doc *doc, lg_error *err)
+{
+	sqlite3_stmt *tst = NULL, *pst = NULL;
+	struct roles r = { NULL, NULL, NULL };
+	struct days ds = { NULL, 0, 0 };
+	struct tx_acc tx;
+	int rc = roles_load(a, s, &r, err), pstep = SQLITE_DONE, tstep;
+
+	if (!rc)
+		rc = rpt_prepare(lg, "SELECT t.seq, t.id, t.date, t.kind,"
+		                 " COALESCE(json_extract(t.meta, '$.type'), ''),"
+		                 " COALESCE((SELECT json_extract(r.meta, '$.type') FROM"
+		                 " transactions r WHERE r.seq = t.ref_seq), ''),"
+		                 " COALESCE(json_extract(t.meta, '$.merchant'), ''),"
+		                 " json_extract(t.meta, '$.type') IS NULL"
+		                 " FROM transactions t WHERE t.kind != 'pending'"
+		                 " AND t.date BETWEEN ?1 AND ?2 ORDER BY t.seq", &tst, err);
+	if (!rc)
+		rc = rpt_prepare(lg, "SELECT p.tx_seq, p.account_id, p.amount FROM"
+		                 " transactions t JOIN postings p ON p.tx_seq = t.seq"
+		                 " WHERE t.kind != 'pending' AND t.date BETWEEN ?1 AND ?2"
+		                 " ORDER BY t.seq, p.idx", &pst, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(tst, 1, o->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(tst, 2, o->to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(pst, 1, o->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(pst, 2, o->to, -1, SQLITE_STATIC);
+	pstep = sqlite3_step(pst);
+	while ((tstep = sqlite3_step(tst)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(tst, 0);
+		int sale;
+		memset(&tx, 0, sizeof tx);
+		tx.only = o->account;
+		tx.seq = seq;
+		snprintf(tx.id, sizeof tx.id, "%s", sqlite3_column_text(tst, 1));
+		snprintf(tx.date, sizeof tx.date, "%s", sqlite3_column_text(tst, 2));
+		snprintf(tx.kind, sizeof tx.kind, "%s", sqlite3_column_text(tst, 3));
+		snprintf(tx.type, sizeof tx.type, "%s", sqlite3_column_text(tst, 4));
+		snprintf(tx.ref_type, sizeof tx.ref_type, "%s", sqlite3_column_text(tst, 5));
+		snprintf(tx.merchant, sizeof tx.merchant, "%s", sqlite3_column_text(tst, 6));
+		sale = strcmp(tx.kind, "reverse") != 0 && tx.merchant[0] &&
+		       sqlite3_column_int(tst, 7) && (!o->account ||
+		       strcmp(o->account, tx.merchant) == 0);
+		/* Both statements read the same transactions in the same order. */
+		RPT_ASSERT(pstep != SQLITE_ROW || sqlite3_column_int64(pst, 0) >= seq);
+		for (; pstep == SQLITE_ROW && sqlite3_column_int64(pst, 0) == seq;
+		     pstep = sqlite3_step(pst)) {
+			long long account = sqlite3_column_int64(pst, 1);
+			amount_minor_t v;
+			if (account < 0 || account > a->id_max) {
+				rc = lg_error_set(err, LG_EDATA, "a posting names no account");
 				goto out;
 			}
-			tx.p[tx.n++].m = m;
+			rc = rpt_col_amount(pst, 2, &v, err);
+			if (!rc)
+				rc = scan_posting(&tx, &r, account, v, &ds, sale, err);
+			if (rc)
+				goto out;
 		}
-		if (strcmp(leaf, "payable") == 0)
-			tx.p[k].payable_minor += v;
-		else if (strcmp(leaf, "reserve") == 0)
-			tx.p[k].reserve_minor += v;
+		if (tx.n && (rc = classify(&tx, detail, err)) != LG_OK)
+			goto out;
 	}
-	if (rc != SQLITE_DONE) {
+	if (tstep != SQLITE_DONE || (pstep != SQLITE_DONE && pstep != SQLITE_ROW)) {
 		rc = rpt_sql_error(lg, err, "reading merchant postings");
 		goto out;
 	}
-	rc = tx.seq ? classify(&tx, detail, err) : LG_OK;
+	RPT_ASSERT(pstep == SQLITE_DONE);
+	rc = days_chart(&ds, doc, err);
 out:
-	sqlite3_finalize(st);
+	sqlite3_finalize(tst);
+	sqlite3_finalize(pst);
+	roles_release(&r);
+	free(ds.d);
 	return rc;
 }
 
@@ -336,31 +483,6 @@ out:
 	return rc;
 }
 
-static int gross_chart(ledger *lg, const rpt_options *o, rpt_doc *doc,
-                       lg_error *err)
-{
-	sqlite3_stmt *st;
-	int rc = rpt_prepare(lg, "SELECT t.date, p.amount FROM transactions t JOIN"
-	                     " postings p ON p.tx_seq = t.seq JOIN accounts a ON a.id ="
-	                     " p.account_id WHERE t.kind != 'pending' AND t.kind !="
-	                     " 'reverse' AND t.date BETWEEN ?1 AND ?2 AND"
-	                     " json_extract(t.meta, '$.merchant') IS NOT NULL AND"
-	                     " (?3 IS NULL OR json_extract(t.meta, '$.merchant') = ?3) AND"
-	                     " json_extract(t.meta, '$.type') IS NULL AND a.code LIKE"
-	                     " 'liabilities:merchants:%:payable' ORDER BY t.date", &st, err);
-
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, o->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, o->to, -1, SQLITE_STATIC);
-	if (o->account)
-		sqlite3_bind_text(st, 3, o->account, -1, SQLITE_STATIC);
-	rc = rpt_daily_chart(lg, doc, "daily_volume", "Merchant sales per day, net of "
-	                     "fees", "", 2, st, err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int rpt_settlement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err)
 {
 	static const char *const names[] = {
@@ -392,7 +514,7 @@ int rpt_settlement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err
 		detail = rpt_doc_add_table(doc, "detail", "Transactions behind the figures",
 		                           6, dnames, dflags);
 	if (!rc)
-		rc = scan(lg, o, &s, detail, err);
+		rc = scan(lg, o, &a, &s, detail, doc, err);
 	for (size_t i = 0; i < s.n && !rc; i++) {
 		struct merchant *m = &s.m[i];
 		const struct rpt_acct *p = m->payable;
@@ -419,8 +541,6 @@ int rpt_settlement(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err
 		row[13] = rpt_amt(rbal, p->scale, b[F_N + 2]);
 		rc = rpt_table_add(t, row, err);
 	}
-	if (!rc)
-		rc = gross_chart(lg, o, doc, err);
 out:
 	settlement_release(&s);
 	rpt_accts_release(&a);

@@ -38,7 +38,8 @@ export CLEARBOOK_DB
 # report name, then the charts it must show
 for spec in "trial-balance:daily_volume" "balance-sheet:" "income-statement:" \
 	"statement assets:bank:icbc:cny:daily_turnover" \
-	"reconciliation:match_rate break_ageing" "settlement:daily_volume"; do
+	"reconciliation:match_rate break_ageing" "settlement:daily_volume" \
+	"aml:alerts_by_rule" "chargebacks:chargeback_ratio disputes_by_stage"; do
 	name=${spec%:*}
 	charts=${spec##*:}
 	file=$(echo "$name" | tr ' :' '__').html
@@ -68,6 +69,14 @@ done
 chrome --dump-dom reconciliation.html >dom.html 2>/dev/null
 n=$(grep -c '<rect class="bar"' dom.html)
 [ "$n" -eq 11 ] || fail "reconciliation: $n bars, expected 7 channels + 4 age buckets"
+# The chargeback ratio is drawn against the scheme's threshold: a line per
+# bar, in the DOM as the browser built it.
+chrome --dump-dom chargebacks.html >dom.html 2>/dev/null
+awk '/<svg/ { inside = index($0, "data-chart=\"chargeback_ratio\"") > 0 }
+	inside && /<line class="threshold"/ { n++ } /<\/svg>/ { inside = 0 } END { exit n > 0 ? 0 : 1 }' dom.html ||
+	fail "chargebacks: the ratio chart draws no threshold"
+grep -q '<title>threshold self mastercard: 1.50</title>' dom.html ||
+	fail "chargebacks: the Mastercard threshold (1.50%) is not on the chart"
 # Printable: Chromium prints it to a PDF.
 chrome --print-to-pdf="$PWD/settlement.pdf" settlement.html >/dev/null 2>&1 ||
 	fail "printing settlement.html failed"

@@ -39,6 +39,65 @@ static void normalise_transliterates_latin_accents(void **state)
 	assert_string_equal(a, "aegir lodz");
 }
 
+/* BGN/PCGN Russian: е is "ye" at the start of a word and after a vowel or
+ * a sign, щ is "shch", й and ы are "y", the signs are dropped. */
+static void normalise_romanises_cyrillic_by_bgn_pcgn(void **state)
+{
+	char a[RPT_AML_NAME_MAX];
+
+	(void)state;
+	rpt_sanctions_normalise("Сергей Евгеньевич Иванов", a, sizeof a);
+	assert_string_equal(a, "ivanov sergey yevgenyevich");
+	rpt_sanctions_normalise("ЩУКИН Ёлкин Подъезд", a, sizeof a);
+	assert_string_equal(a, "podyezd shchukin yelkin");
+	rpt_sanctions_normalise("Хрущёв Цыганков Юлия Эмма", a, sizeof a);
+	assert_string_equal(a, "emma khrushchev tsygankov yuliya");
+	/* Ukrainian letters: one value each. */
+	rpt_sanctions_normalise("Їжак Ґудзь Євген", a, sizeof a);
+	assert_string_equal(a, "gudz yevgen yizhak");
+	/* Chinese is not romanised: each character kept whole (words sorted
+	 * by their bytes), never read as Latin-1 letters. */
+	rpt_sanctions_normalise("王 伟", a, sizeof a);
+	assert_string_equal(a, "伟 王");
+}
+
+static void alt_reader_adds_aliases_of_known_entries(void **state)
+{
+	char sdn[] = "/tmp/test_aml_sdnXXXXXX", alt[] = "/tmp/test_aml_altXXXXXX";
+	int fs = mkstemp(sdn), fa = mkstemp(alt);
+	FILE *fp;
+	rpt_sanctions s;
+	lg_error err;
+	size_t best = 99;
+
+	(void)state;
+	assert_true(fs >= 0 && fa >= 0);
+	fp = fdopen(fs, "w");
+	fputs("7,\"SMITH, John\",\"individual\"\n3,\"IVANOV, Sergey\",\"individual\"\n", fp);
+	fclose(fp);
+	fp = fdopen(fa, "w");
+	fputs("3,1,\"aka\",\"VANYA\",-0-\n7,2,\"aka\",-0-,-0-\n", fp);
+	fclose(fp);
+	rpt_sanctions_init(&s);
+	lg_error_init(&err);
+	assert_int_equal(rpt_sanctions_load(&s, sdn, &err), LG_OK);
+	assert_int_equal(rpt_sanctions_load_alt(&s, alt, &err), LG_OK);
+	assert_int_equal(s.n, 3); /* the null alias is skipped */
+	assert_int_equal(rpt_sanctions_best(&s, "Vanya", &best), 1000);
+	assert_int_equal(s.ent_num[best], 3);
+	assert_string_equal(s.alias_of[best], "IVANOV, Sergey");
+	assert_null(s.alias_of[0]);
+	/* An alias of an entry the list does not have. */
+	fp = fopen(alt, "w");
+	fputs("3,1,\"aka\",\"VANYA\",-0-\n8,2,\"aka\",\"X\",-0-\n", fp);
+	fclose(fp);
+	assert_int_equal(rpt_sanctions_load_alt(&s, alt, &err), LG_EDATA);
+	assert_non_null(strstr(err.msg, ":2:"));
+	rpt_sanctions_release(&s);
+	unlink(sdn);
+	unlink(alt);
+}
+
 static void score_is_1000_for_equal_and_scales_with_distance(void **state)
 {
 	(void)state;
@@ -108,6 +167,12 @@ static void config_defaults_follow_the_reference(void **state)
 	assert_int_equal(cfg.assets_n, 2);
 	assert_string_equal(cfg.assets[0].code, "CNY");
 	assert_string_equal(cfg.assets[0].large, "50000");
+	/* The labelled FATF call-for-action default. */
+	assert_int_equal(cfg.high_risk_n, 3);
+	assert_string_equal(cfg.high_risk[0], "KP");
+	assert_string_equal(cfg.high_risk[1], "IR");
+	assert_string_equal(cfg.high_risk[2], "MM");
+	assert_int_equal(cfg.high_risk_score, 800);
 	assert_string_equal(cfg.assets[1].code, "USD");
 	assert_string_equal(cfg.assets[1].large, "10000");
 	assert_int_equal(cfg.structuring_pct, 90);
@@ -150,6 +215,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(normalise_sorts_words_and_drops_punctuation),
 		cmocka_unit_test(normalise_transliterates_latin_accents),
+		cmocka_unit_test(normalise_romanises_cyrillic_by_bgn_pcgn),
+		cmocka_unit_test(alt_reader_adds_aliases_of_known_entries),
 		cmocka_unit_test(score_is_1000_for_equal_and_scales_with_distance),
 		cmocka_unit_test(sdn_reader_skips_nulls_and_unquotes),
 		cmocka_unit_test(sdn_reader_refuses_a_bad_ent_num),

@@ -386,8 +386,26 @@ static void run_refuses_bad_dates_and_unknown_reports(void **state)
 	o.from = "2026-12-02";
 	assert_int_equal(rpt_run(f->lg, &o, &doc, &err), LG_EUSAGE);
 	o.from = NULL;
-	o.name = "chargebacks";
+	o.name = "nosuch";
 	assert_int_equal(rpt_run(f->lg, &o, &doc, &err), LG_EUSAGE);
+	/* Only the chargeback report reads a configuration. */
+	o.name = "trial-balance";
+	assert_int_equal(rpt_run_config(f->lg, &o, "cb.ini", &doc, &err), LG_EUSAGE);
+	rpt_doc_release(&doc);
+	o.name = "chargebacks";
+	assert_int_equal(rpt_run_config(f->lg, &o, "/nonexistent/cb.ini", &doc, &err),
+	                 LG_ENOINPUT);
+	rpt_doc_release(&doc);
+	/* Without staged disputes or a scan: empty tables and a note, no error. */
+	assert_int_equal(rpt_run(f->lg, &o, &doc, &err), LG_OK);
+	assert_non_null(rpt_doc_table(&doc, "merchants"));
+	assert_int_equal(rpt_doc_table(&doc, "merchants")->rows, 0);
+	assert_true(doc.notes_n >= 1);
+	rpt_doc_release(&doc);
+	o.name = "aml";
+	assert_int_equal(rpt_run(f->lg, &o, &doc, &err), LG_OK);
+	assert_int_equal(rpt_doc_table(&doc, "alerts")->rows, 0);
+	assert_non_null(strstr(doc.note[0], "no AML scan"));
 	assert_int_equal(rpt_settle(f->lg, "2026-13-01", &(rpt_settle_result){ 0 }, &err),
 	                 LG_EUSAGE);
 	rpt_doc_release(&doc);
