@@ -7,6 +7,9 @@
 #   SCALE        one scale (e.g. 100000) instead of the default 10^4, 10^5
 #                and 10^6 transactions / lines
 #   BENCH_OUT    where results.json and results.md go (default bench/)
+#   BENCH_STEPS  only these benchmarks (of: post camt csv reconcile reports
+#                front), their figures added to those of the last run
+#                (out/bench-logs/records.jsonl) in place of older ones
 #
 # The ratio is always the baseline's time divided by ours on the same work
 # (higher is better); see bench/lib.sh.  The front benchmark does not
@@ -15,16 +18,19 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${BENCH_OUT:-$root/bench}
 scales=${SCALE:-10000 100000 1000000}
-results=$(mktemp)
 logs=$root/out/bench-logs
 mkdir -p "$logs"
+results=$logs/records.new
+: >"$results"
 export BENCH_RESULTS="$results"
-trap 'rm -f "$results"' EXIT
 
 step() { # NAME SCRIPT [VAR=VALUE...]: runs one benchmark, its log kept
 	name=$1
 	script=$2
 	shift 2
+	if [ -n "${BENCH_STEPS:-}" ]; then
+		case " $BENCH_STEPS " in *" ${name%%-*} "*) ;; *) return 0 ;; esac
+	fi
 	[ -x "$root/bench/$script" ] || { echo "bench: $script missing, skipped" >&2; return 0; }
 	echo "bench: $name" >&2
 	if ! env "$@" "$root/bench/$script" >"$logs/$name.log" 2>&1; then
@@ -48,6 +54,22 @@ for s in $scales; do
 done
 step front front.sh BENCH_FRONT_REQUESTS="${BENCH_FRONT_REQUESTS:-150000}"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# A partial run (BENCH_STEPS) replaces only its own figures.
+if [ -n "${BENCH_STEPS:-}" ] && [ -f "$logs/records.jsonl" ]; then
+	python3 - "$logs/records.jsonl" "$results" <<'EOF'
+import json, sys
+old = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+new = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+key = lambda r: (r["name"], r["scale"], r["baseline_name"])
+fresh = {key(r) for r in new}
+with open(sys.argv[2], "w") as f:
+    for r in [r for r in old if key(r) not in fresh] + new:
+        f.write(json.dumps(r) + "\n")
+EOF
+fi
+mv "$results" "$logs/records.jsonl"
+results=$logs/records.jsonl
 
 python3 - "$results" "$out" "$started" "$load_before" "$load_after" "$(nproc)" "$scales" "$failed" <<'EOF'
 import json, sys
