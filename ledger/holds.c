@@ -175,46 +175,6 @@ static int partial_amounts(const char *id, const struct stored_tx *h,
 	return LG_OK;
 }
 
-static int run_hold_end(ledger *lg, const char *id, const char *amount_text,
-                        const char *date, enum lg_kind kind, lg_error *err)
-{
-	struct stored_tx h;
-	struct lg_tx tx;
-	int replayed, rc;
-
-	if (date && !ledger_date_valid(date))
-		return lg_error_set(err, LG_EUSAGE, "date '%s' is not YYYY-MM-DD", date);
-	rc = ledger_begin(lg, err);
-	if (rc)
-		return rc;
-	rc = open_hold(lg, id, &h, 0, err);
-	if (rc)
-		goto out;
-	init_end_tx(lg, &tx, id, lg_kind_name(kind), kind, h.seq, date);
-	if (kind == LG_KIND_COMMIT) {
-		tx.n = h.n;
-		memcpy(tx.p, h.p, sizeof(struct lg_posting) * (size_t)h.n);
-		if (amount_text)
-			rc = partial_amounts(id, &h, amount_text, &tx, err);
-		if (rc)
-			goto out;
-	}
-	rc = lg_append_release(lg, &tx, h.p, h.n, &replayed, err);
-	if (rc)
-		goto out;
-	LG_ASSERT(!replayed);
-	return ledger_commit(lg, err);
-out:
-	ledger_rollback(lg);
-	return rc;
-}
-
-int ledger_hold_commit(ledger *lg, const char *id, const char *amount_text,
-                       const char *date, lg_error *err)
-{
-	return run_hold_end(lg, id, amount_text, date, LG_KIND_COMMIT, err);
-}
-
 /*
  * The end of a hold inside the caller's database transaction, so that the
  * caller's own records of it (the front's purchase status and idempotency
@@ -252,6 +212,27 @@ static int hold_end_in_tx(ledger *lg, const char *id, const char *amount_text,
 	/* open_hold saw no end, so a replay here would mean a broken index */
 	LG_ASSERT(rc || (!replayed && lg->head_seq == head + 1));
 	return rc;
+}
+
+static int run_hold_end(ledger *lg, const char *id, const char *amount_text,
+                        const char *date, enum lg_kind kind, lg_error *err)
+{
+	int rc = ledger_begin(lg, err);
+
+	if (rc)
+		return rc;
+	rc = hold_end_in_tx(lg, id, amount_text, date, kind, err);
+	if (rc) {
+		ledger_rollback(lg);
+		return rc;
+	}
+	return ledger_commit(lg, err);
+}
+
+int ledger_hold_commit(ledger *lg, const char *id, const char *amount_text,
+                       const char *date, lg_error *err)
+{
+	return run_hold_end(lg, id, amount_text, date, LG_KIND_COMMIT, err);
 }
 
 int ledger_hold_commit_in_tx(ledger *lg, const char *id, const char *amount_text,
