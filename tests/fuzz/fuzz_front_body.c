@@ -16,9 +16,9 @@
  *
  * Every purchase, refund and quote runs in the writer's group transaction
  * and is rolled back afterwards, so that each input sees the same ledger.
- * A capture or void ends its hold in a database transaction of its own
- * (the ledger's hold functions commit), so those inputs commit, each on
- * its own fresh hold and under their own Idempotency-Key.
+ * A capture or void runs in the group transaction too (as the writer now
+ * runs it), and that transaction is committed, so those inputs commit,
+ * each on its own fresh hold and under their own Idempotency-Key.
  *
  * Properties beyond "no crash, no sanitizer report, no leak, no failed
  * FRONT_ASSERT": every request is answered, never with a 5xx (the ledger
@@ -201,10 +201,6 @@ static void run(front_op *op)
 	int rc;
 
 	op->status = 0;
-	if (op->kind == FRONT_OP_CAPTURE || op->kind == FRONT_OP_VOID) {
-		front_do_hold_end(w, op);
-		return;
-	}
 	if (front_ensure_tx(w) != 0)
 		die("begin", NULL);
 	rc = front_idem_check(w, op);
@@ -218,6 +214,10 @@ static void run(front_op *op)
 	case FRONT_OP_PURCHASE: front_do_purchase(w, op); break;
 	case FRONT_OP_REFUND: front_do_refund(w, op); break;
 	case FRONT_OP_QUOTE: front_do_quote(w, op); break;
+	/* captures and voids join the group transaction like the rest, so
+	 * they roll back with the input too */
+	case FRONT_OP_CAPTURE:
+	case FRONT_OP_VOID: front_do_hold_end(w, op); break;
 	default: abort();
 	}
 }
