@@ -182,26 +182,6 @@ int lg_group_add(struct lg_group *g, struct lg_tx *tx, long lineno, lg_error *er
 	return LG_OK;
 }
 
-static void bind_tx(sqlite3_stmt *st, int base, const struct lg_group *g, int i)
-{
-	const struct lg_tx *tx = &g->tx[i];
-
-	sqlite3_bind_int64(st, base + 1, g->start_seq + 1 + i);
-	sqlite3_bind_text(st, base + 2, tx->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 3, lg_kind_name(tx->kind), -1, SQLITE_STATIC);
-	sqlite3_bind_null(st, base + 4);
-	sqlite3_bind_text(st, base + 5, tx->date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 6, g->lg->now, -1, SQLITE_STATIC);
-	if (tx->expires_at[0])
-		sqlite3_bind_text(st, base + 7, tx->expires_at, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, base + 7);
-	sqlite3_bind_text(st, base + 8, tx->memo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 9, tx->meta, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, base + 10, g->content[i], LG_HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_blob(st, base + 11, g->hash[i], LG_HASH_BYTES, SQLITE_STATIC);
-}
-
 /* One statement for every transaction row: SQLite applies it whole or not
  * at all.  LG_OK, 1 when a constraint refused it, or an error. */
 static int write_transactions(struct lg_group *g, lg_error *err)
@@ -219,7 +199,8 @@ static int write_transactions(struct lg_group *g, lg_error *err)
 		g->tx_stmt[g->n] = st;
 	}
 	for (int i = 0; i < g->n; i++)
-		bind_tx(st, i * TX_COLUMNS, g, i);
+		lg_bind_tx_row(st, i * TX_COLUMNS, &g->tx[i], g->start_seq + 1 + i, lg->now,
+		               g->content[i], g->hash[i]);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)

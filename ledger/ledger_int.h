@@ -230,6 +230,13 @@ int lg_append(ledger *lg, struct lg_tx *tx, int *replayed, lg_error *err);
 int lg_append_release(ledger *lg, struct lg_tx *tx, const struct lg_posting *rel,
                       int rel_n, int *replayed, lg_error *err);
 
+/* Binds one transactions row (seq, id, kind, ref_seq, date, booked_at,
+ * expires_at, memo, meta, content_hash, hash) to parameters base+1..base+11
+ * of st; the strings are borrowed until the statement runs. */
+void lg_bind_tx_row(sqlite3_stmt *st, int base, const struct lg_tx *tx, long long seq,
+                    const char *booked_at, const unsigned char content[LG_HASH_BYTES],
+                    const unsigned char hash[LG_HASH_BYTES]);
+
 /* The fast path of bulk posting (group.c): checks tx's rules, applies its
  * balances and makes it the head (head_seq + 1, its chain hash) without
  * writing its rows, which the caller must insert before the batch ends or
