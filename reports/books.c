@@ -57,6 +57,35 @@ static amount_minor_t closing_of(const struct rpt_acct *x)
 	return x->opening_minor + x->debit_minor + x->credit_minor;
 }
 
+/* Adds the rows of a detail query (four text columns, the asset's scale,
+ * the amount) to t, the amount split into debit and credit; st is the
+ * caller's and stays so. */
+static int detail_rows(ledger *lg, sqlite3_stmt *st, rpt_table *t, lg_error *err)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char dr[AMOUNT_TEXT_MAX] = "", cr[AMOUNT_TEXT_MAX] = "";
+		amount_minor_t v;
+		int scale = sqlite3_column_int(st, 4);
+		rc = rpt_col_amount(st, 5, &v, err);
+		if (rc)
+			return rc;
+		if (v >= 0)
+			rpt_amt(v, scale, dr);
+		else
+			rpt_amt(-v, scale, cr);
+		const char *row[] = { (const char *)sqlite3_column_text(st, 0),
+			              (const char *)sqlite3_column_text(st, 1),
+			              (const char *)sqlite3_column_text(st, 2),
+			              (const char *)sqlite3_column_text(st, 3), dr, cr };
+		rc = rpt_table_add(t, row, err);
+		if (rc)
+			return rc;
+	}
+	return rc == SQLITE_DONE ? LG_OK : rpt_sql_error(lg, err, "reading postings");
+}
+
 /* The postings behind the figures, for --detail. */
 static int detail_postings(ledger *lg, const rpt_options *o, rpt_doc *doc,
                            int pl_only, lg_error *err)
@@ -80,27 +109,7 @@ static int detail_postings(ledger *lg, const rpt_options *o, rpt_doc *doc,
 	sqlite3_bind_text(st, 1, o->from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, o->to, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, pl_only);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char dr[AMOUNT_TEXT_MAX] = "", cr[AMOUNT_TEXT_MAX] = "";
-		amount_minor_t v;
-		int scale = sqlite3_column_int(st, 4);
-		rc = rpt_col_amount(st, 5, &v, err);
-		if (rc)
-			goto out;
-		if (v >= 0)
-			rpt_amt(v, scale, dr);
-		else
-			rpt_amt(-v, scale, cr);
-		const char *row[] = { (const char *)sqlite3_column_text(st, 0),
-			              (const char *)sqlite3_column_text(st, 1),
-			              (const char *)sqlite3_column_text(st, 2),
-			              (const char *)sqlite3_column_text(st, 3), dr, cr };
-		rc = rpt_table_add(t, row, err);
-		if (rc)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? LG_OK : rpt_sql_error(lg, err, "reading postings");
-out:
+	rc = detail_rows(lg, st, t, err);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -466,27 +475,7 @@ static int detail_counterparts(ledger *lg, const rpt_options *o, long long id,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, o->from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, o->to, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char dr[AMOUNT_TEXT_MAX] = "", cr[AMOUNT_TEXT_MAX] = "";
-		amount_minor_t v;
-		int scale = sqlite3_column_int(st, 4);
-		rc = rpt_col_amount(st, 5, &v, err);
-		if (rc)
-			goto out;
-		if (v >= 0)
-			rpt_amt(v, scale, dr);
-		else
-			rpt_amt(-v, scale, cr);
-		const char *row[] = { (const char *)sqlite3_column_text(st, 0),
-			              (const char *)sqlite3_column_text(st, 1),
-			              (const char *)sqlite3_column_text(st, 2),
-			              (const char *)sqlite3_column_text(st, 3), dr, cr };
-		rc = rpt_table_add(t, row, err);
-		if (rc)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? LG_OK : rpt_sql_error(lg, err, "reading postings");
-out:
+	rc = detail_rows(lg, st, t, err);
 	sqlite3_finalize(st);
 	return rc;
 }
