@@ -149,6 +149,67 @@ size_t amount_format(amount_minor_t value, int scale, char *buf, size_t cap)
 	return pos;
 }
 
+size_t amount_canonical(const char *text, size_t len, char *buf, size_t cap)
+{
+	size_t i = 0, int_start, int_end, frac_start = 0, frac_end = 0, pos = 0;
+	int negative = 0, zero;
+
+	assert(text != NULL && buf != NULL && cap >= AMOUNT_TEXT_MAX);
+	if (len == 0 || len > AMOUNT_TEXT_MAX)
+		return 0;
+	if (text[0] == '-') {
+		negative = 1;
+		i = 1;
+	}
+	int_start = i;
+	while (i < len && is_digit(text[i]))
+		i++;
+	int_end = i;
+	if (int_end == int_start)
+		return 0;
+	if (i < len && text[i] == '.') {
+		frac_start = ++i;
+		while (i < len && is_digit(text[i]))
+			i++;
+		frac_end = i;
+		if (frac_end == frac_start)
+			return 0;
+	}
+	if (i != len)
+		return 0;
+	while (int_start + 1 < int_end && text[int_start] == '0')
+		int_start++;
+	while (frac_end > frac_start && text[frac_end - 1] == '0')
+		frac_end--;
+	zero = int_end - int_start == 1 && text[int_start] == '0' && frac_end == frac_start;
+	if (negative && !zero)
+		buf[pos++] = '-';
+	memcpy(buf + pos, text + int_start, int_end - int_start);
+	pos += int_end - int_start;
+	if (frac_end > frac_start) {
+		buf[pos++] = '.';
+		memcpy(buf + pos, text + frac_start, frac_end - frac_start);
+		pos += frac_end - frac_start;
+	}
+	buf[pos] = '\0';
+	assert(pos < cap);
+	return pos;
+}
+
+size_t amount_format_canonical(amount_minor_t value, int scale, char *buf, size_t cap)
+{
+	size_t n = amount_format(value, scale, buf, cap);
+
+	if (scale == 0)
+		return n;
+	while (buf[n - 1] == '0')
+		n--;
+	if (buf[n - 1] == '.')
+		n--;
+	buf[n] = '\0';
+	return n;
+}
+
 size_t amount_format_minor(amount_minor_t value, char *buf, size_t cap)
 {
 	return amount_format(value, 0, buf, cap);

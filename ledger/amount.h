@@ -44,6 +44,21 @@ int amount_parse(const char *text, size_t len, int scale, amount_minor_t *out,
  */
 size_t amount_format(amount_minor_t value, int scale, char *buf, size_t cap);
 
+/*
+ * The scale-free form of a decimal amount: no leading zeros before the
+ * units digit, no trailing zeros after the point, no point when nothing
+ * follows it, and no sign on zero ("0150.500" -> "150.5", "-0.00" -> "0").
+ * Two texts that parse at a scale to the same value have the same form, and
+ * it equals amount_format_canonical of that value at that scale.
+ *
+ * amount_canonical writes the form of text[len] into buf (cap >=
+ * AMOUNT_TEXT_MAX) and returns its length, or returns 0 when the text is
+ * not of amount_parse's syntax (amount_parse then says why).
+ * amount_format_canonical writes the form of value at scale.
+ */
+size_t amount_canonical(const char *text, size_t len, char *buf, size_t cap);
+size_t amount_format_canonical(amount_minor_t value, int scale, char *buf, size_t cap);
+
 /* Formats `value` as a plain integer of minor units ("-1234"). */
 size_t amount_format_minor(amount_minor_t value, char *buf, size_t cap);
 

@@ -81,15 +81,43 @@ static void enc_postings(struct enc *e, const struct lg_tx_view *v)
 	}
 }
 
+struct lg_hasher {
+	EVP_MD_CTX *ctx;          /* reusable digest context */
+	EVP_MD *md;               /* the fetched SHA-256 implementation */
+	struct enc enc;           /* encoding scratch */
+};
+
+struct lg_hasher *lg_hasher_new(void)
+{
+	struct lg_hasher *h = malloc(sizeof *h);
+
+	if (!h)
+		return NULL;
+	h->ctx = EVP_MD_CTX_new();
+	/* Fetched once: EVP_sha256() on every digest takes a lock each time. */
+	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!h->ctx || !h->md) {
+		lg_hasher_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void lg_hasher_free(struct lg_hasher *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	free(h);
+}
+
 int lg_scratch_new(ledger *lg)
 {
-	lg->hasher = EVP_MD_CTX_new();
-	/* Fetched once: EVP_sha256() on every digest takes a lock each time. */
-	lg->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	lg->enc = malloc(sizeof(struct enc));
+	lg->hs = lg_hasher_new();
 	lg->json = malloc(sizeof(struct lg_json));
 	lg->meta_buf = malloc(LG_META_MAX + 1);
-	if (!lg->hasher || !lg->sha256 || !lg->enc || !lg->json || !lg->meta_buf) {
+	if (!lg->hs || !lg->json || !lg->meta_buf) {
 		lg_scratch_free(lg);
 		return -1;
 	}
@@ -98,45 +126,45 @@ int lg_scratch_new(ledger *lg)
 
 void lg_scratch_free(ledger *lg)
 {
-	EVP_MD_CTX_free(lg->hasher);
-	EVP_MD_free(lg->sha256);
-	lg->sha256 = NULL;
-	free(lg->enc);
+	lg_hasher_free(lg->hs);
 	free(lg->json);
 	free(lg->meta_buf);
-	lg->hasher = NULL;
-	lg->enc = NULL;
+	lg->hs = NULL;
 	lg->json = NULL;
 	lg->meta_buf = NULL;
 }
 
-static int sha256(ledger *lg, const unsigned char *prev, const struct enc *e,
+static int sha256(struct lg_hasher *h, const unsigned char *prev,
                   unsigned char out[LG_HASH_BYTES])
 {
-	EVP_MD_CTX *ctx = lg->hasher;
 	unsigned int n = 0;
 
-	if (e->overflow)
+	if (h->enc.overflow)
 		return -1;
-	if (EVP_DigestInit_ex2(ctx, lg->sha256, NULL) != 1)
+	if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1)
 		return -1;
-	if (prev && EVP_DigestUpdate(ctx, prev, LG_HASH_BYTES) != 1)
+	if (prev && EVP_DigestUpdate(h->ctx, prev, LG_HASH_BYTES) != 1)
 		return -1;
-	if (EVP_DigestUpdate(ctx, e->buf, e->len) != 1)
+	if (EVP_DigestUpdate(h->ctx, h->enc.buf, h->enc.len) != 1)
 		return -1;
-	if (EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != LG_HASH_BYTES)
+	if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != LG_HASH_BYTES)
 		return -1;
 	return 0;
+}
+
+static struct enc *enc_start(struct lg_hasher *h)
+{
+	h->enc.len = 0;
+	h->enc.overflow = 0;
+	return &h->enc;
 }
 
 int lg_hash_chain(ledger *lg, const unsigned char prev[LG_HASH_BYTES],
                   const struct lg_tx_view *v, unsigned char out[LG_HASH_BYTES])
 {
-	struct enc *e = lg->enc;
+	struct enc *e = enc_start(lg->hs);
 
 	LG_ASSERT(v->seq > 0 && v->n >= 0 && v->n <= LG_POSTINGS_MAX);
-	e->len = 0;
-	e->overflow = 0;
 	enc_str(e, "clearbook-tx-v1");
 	enc_int(e, v->seq);
 	enc_str(e, v->id);
@@ -151,17 +179,62 @@ int lg_hash_chain(ledger *lg, const unsigned char prev[LG_HASH_BYTES],
 	enc_str(e, v->memo);
 	enc_str(e, v->meta);
 	enc_postings(e, v);
-	return sha256(lg, prev, e, out);
+	return sha256(lg->hs, prev, out);
 }
 
-int lg_hash_content(ledger *lg, const struct lg_tx_view *v,
+int lg_hash_content(struct lg_hasher *h, const struct lg_content *c,
                     unsigned char out[LG_HASH_BYTES])
 {
-	struct enc *e = lg->enc;
+	struct enc *e = enc_start(h);
+
+	LG_ASSERT(c->n >= 0 && c->n <= LG_POSTINGS_MAX);
+	enc_str(e, "clearbook-content-v2");
+	enc_str(e, c->id);
+	enc_str(e, c->kind);
+	enc_int(e, c->ref_seq);
+	enc_str(e, c->date);
+	enc_int(e, c->timeout_s);
+	enc_str(e, c->memo);
+	enc_str(e, c->meta);
+	enc_int(e, c->n);
+	for (int i = 0; i < c->n; i++) {
+		LG_ASSERT(c->amount_len[i] > 0);
+		enc_str(e, c->account[i]);
+		enc_bytes(e, c->amount[i], c->amount_len[i]);
+	}
+	return sha256(h, NULL, out);
+}
+
+int lg_hash_content_tx(ledger *lg, const struct lg_tx *tx,
+                       unsigned char out[LG_HASH_BYTES])
+{
+	struct lg_content c;
+	char amt[LG_POSTINGS_MAX][AMOUNT_TEXT_MAX];
+
+	c.id = tx->id;
+	c.kind = lg_kind_name(tx->kind);
+	c.ref_seq = tx->ref_seq;
+	c.date = tx->date;
+	c.timeout_s = tx->timeout_s;
+	c.memo = tx->memo;
+	c.meta = tx->meta;
+	c.n = tx->n;
+	for (int i = 0; i < tx->n; i++) {
+		const struct lg_acct *a = tx->p[i].acct;
+		c.account[i] = a->code;
+		c.amount[i] = amt[i];
+		c.amount_len[i] = amount_format_canonical(tx->p[i].amount, a->scale, amt[i],
+		                                          sizeof amt[i]);
+	}
+	return lg_hash_content(lg->hs, &c, out);
+}
+
+int lg_hash_content_v1(ledger *lg, const struct lg_tx_view *v,
+                       unsigned char out[LG_HASH_BYTES])
+{
+	struct enc *e = enc_start(lg->hs);
 
 	LG_ASSERT(v->n >= 0 && v->n <= LG_POSTINGS_MAX);
-	e->len = 0;
-	e->overflow = 0;
 	enc_str(e, "clearbook-content-v1");
 	enc_str(e, v->id);
 	enc_str(e, v->kind);
@@ -171,7 +244,7 @@ int lg_hash_content(ledger *lg, const struct lg_tx_view *v,
 	enc_str(e, v->memo);
 	enc_str(e, v->meta);
 	enc_postings(e, v);
-	return sha256(lg, NULL, e, out);
+	return sha256(lg->hs, NULL, out);
 }
 
 void lg_tx_view_of(const struct lg_tx *tx, long long seq, const char *booked_at,

@@ -81,9 +81,7 @@ struct ledger {
 	size_t cache_n;
 	struct lg_template templates[LG_TEMPLATES_MAX];
 	int templates_n;
-	void *hasher;             /* reusable OpenSSL digest context */
-	void *sha256;             /* the fetched SHA-256 implementation */
-	void *enc;                /* encoding scratch buffer of hash.c */
+	struct lg_hasher *hs;     /* SHA-256 and its encoding scratch (hash.c) */
 	struct lg_json *json;     /* node pool of the line being posted */
 	struct {                  /* the file being staged (staging.c) */
 		long long file_id;
@@ -115,6 +113,8 @@ struct lg_tx {
 	long long timeout_s;      /* pending only; 0 = never */
 	char *memo;               /* borrowed */
 	char *meta;               /* borrowed canonical JSON object */
+	int content_known;        /* content holds its lg_hash_content */
+	unsigned char content[LG_HASH_BYTES];
 	int n;
 	struct lg_posting p[LG_POSTINGS_MAX];
 };
@@ -160,17 +160,79 @@ struct lg_tx_view {
 	const char *asset[LG_POSTINGS_MAX];
 	amount_minor_t amount[LG_POSTINGS_MAX];
 };
-/* Allocates and frees the handle's scratch: digest context, encoding
- * buffer, JSON node pool, metadata buffer. */
+/* A SHA-256 context with its encoding scratch; a thread uses its own. */
+struct lg_hasher;
+struct lg_hasher *lg_hasher_new(void);
+void lg_hasher_free(struct lg_hasher *h);
+/* Allocates and frees the handle's scratch: hasher, JSON node pool,
+ * metadata buffer. */
 int lg_scratch_new(ledger *lg);
 void lg_scratch_free(ledger *lg);
 /* SHA-256(prev || encoding of v); the chain link of docs/hash-chain.md. */
 int lg_hash_chain(ledger *lg, const unsigned char prev[LG_HASH_BYTES],
                   const struct lg_tx_view *v, unsigned char out[LG_HASH_BYTES]);
-/* Hash of what the caller submitted (no seq, clock or chain), compared on
- * replays of the same id. */
-int lg_hash_content(ledger *lg, const struct lg_tx_view *v,
+/* What the caller submitted (no seq, clock or chain), compared when the same
+ * id comes again.  Amounts in their amount_canonical form and no assets, so
+ * that it is known from the text alone, before any account is looked up. */
+struct lg_content {
+	const char *id, *kind, *date, *memo, *meta;
+	long long ref_seq, timeout_s;
+	int n;
+	const char *account[LG_POSTINGS_MAX];
+	const char *amount[LG_POSTINGS_MAX];
+	size_t amount_len[LG_POSTINGS_MAX];
+};
+int lg_hash_content(struct lg_hasher *h, const struct lg_content *c,
                     unsigned char out[LG_HASH_BYTES]);
+/* The same of a transaction built in memory. */
+int lg_hash_content_tx(ledger *lg, const struct lg_tx *tx,
+                       unsigned char out[LG_HASH_BYTES]);
+/* The first form (minor units and assets), which journals written before
+ * 2026-12-03 hold: a replay of such a transaction is recognised by it. */
+int lg_hash_content_v1(ledger *lg, const struct lg_tx_view *v,
+                       unsigned char out[LG_HASH_BYTES]);
+/* parse.c: a JSON Lines transaction read from its text alone (any thread).
+ * Strings point into the line, which the parser decodes in place. */
+struct lg_pposting {
+	const char *account;
+	const char *amount;       /* as written */
+	size_t amount_len;
+	int has_asset;            /* an "asset" member is present */
+	const char *asset;        /* its text, NULL if it is not a string */
+};
+struct lg_parsed {
+	long lineno;
+	int rc;                   /* the line's own error (in err), or LG_OK */
+	int posting_rc;           /* posting n's shape is wrong (in err): reported
+	                           * after postings 0..n-1 are looked up */
+	lg_error err;
+	const char *id, *date, *memo, *meta;
+	enum lg_kind kind;
+	long long timeout_s;
+	int n;                    /* postings read */
+	struct lg_pposting *p;
+	int content_known;        /* every amount had the decimal syntax */
+	unsigned char content[LG_HASH_BYTES];
+};
+/* Reads line[len] (modified in place) into out: its postings into
+ * postings[LG_POSTINGS_MAX], canonical metadata into meta_out[LG_META_MAX +
+ * 1].  Returns out->rc. */
+int lg_parse_line(struct lg_json *doc, struct lg_hasher *hs, char *line, size_t len,
+                  char *meta_out, struct lg_pposting *postings, struct lg_parsed *out);
+
+/* reader.c: the lines of a stream read and parsed on a second thread, in
+ * blocks handed over in order.  lg_reader_lines waits for the next block
+ * and returns its records (NULL after the last); they stay valid until
+ * lg_reader_release gives the block back.  lg_reader_failed: after the
+ * last block, whether reading failed.  lg_reader_stop stops the thread
+ * (even one waiting for input) and frees everything; r may be NULL. */
+struct lg_reader;
+int lg_reader_start(FILE *in, struct lg_reader **out, lg_error *err);
+struct lg_parsed *lg_reader_lines(struct lg_reader *r, int *n);
+void lg_reader_release(struct lg_reader *r);
+int lg_reader_failed(const struct lg_reader *r);
+void lg_reader_stop(struct lg_reader *r);
+
 /* Fills a view of tx (borrowing its strings). */
 void lg_tx_view_of(const struct lg_tx *tx, long long seq, const char *booked_at,
                    struct lg_tx_view *v);

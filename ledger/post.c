@@ -269,12 +269,35 @@ static int replay_or_conflict(ledger *lg, const struct lg_tx *tx,
 	*found = existing != 0;
 	if (rc || !existing)
 		return rc;
-	if (memcmp(old, content, LG_HASH_BYTES) != 0)
+	if (memcmp(old, content, LG_HASH_BYTES) != 0) {
+		/* Journals written before content hashes took their present form
+		 * hold the first form: the same content there is a replay too. */
+		struct lg_tx_view v;
+		unsigned char v1[LG_HASH_BYTES];
+		lg_tx_view_of(tx, 0, lg->now, &v);
+		if (lg_hash_content_v1(lg, &v, v1) != 0)
+			return lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
+		if (memcmp(old, v1, LG_HASH_BYTES) == 0) {
+			*replayed = 1;
+			return LG_OK;
+		}
 		return lg_error_set(err, LG_EDATA, "transaction '%s' conflicts with the one "
 		                    "already posted as seq %lld under the same id", tx->id,
 		                    existing);
+	}
 	*replayed = 1;
 	return LG_OK;
+}
+
+/* The content hash of tx: made with the line when it was read, else now. */
+static int content_of(ledger *lg, const struct lg_tx *tx,
+                      unsigned char content[LG_HASH_BYTES])
+{
+	if (tx->content_known) {
+		memcpy(content, tx->content, LG_HASH_BYTES);
+		return 0;
+	}
+	return lg_hash_content_tx(lg, tx, content);
 }
 
 /*
@@ -297,7 +320,7 @@ int lg_append_release(ledger *lg, struct lg_tx *tx, const struct lg_posting *rel
 	*replayed = 0;
 	seq = lg->head_seq + 1;
 	lg_tx_view_of(tx, seq, lg->now, &v);
-	if (lg_hash_content(lg, &v, content) != 0)
+	if (content_of(lg, tx, content) != 0)
 		return lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
 	/* A replay of what was posted before its period or an account closed,
 	 * or before it overdrew, is still a replay: rules refuse only what
@@ -357,7 +380,7 @@ int lg_apply_unwritten(ledger *lg, struct lg_tx *tx,
 	if (rc)
 		return rc; /* balances are as they were */
 	lg_tx_view_of(tx, lg->head_seq + 1, lg->now, &v);
-	if (lg_hash_content(lg, &v, content) != 0 ||
+	if (content_of(lg, tx, content) != 0 ||
 	    lg_hash_chain(lg, lg->head_hash, &v, hash) != 0) {
 		snap_restore(snap, sn);
 		return lg_error_set(err, LG_EINTERNAL, "SHA-256 failed");
@@ -369,205 +392,70 @@ int lg_apply_unwritten(ledger *lg, struct lg_tx *tx,
 
 /* --- JSON Lines -------------------------------------------------------- */
 
-static int has_control(const char *s)
+/* Posting i of a parsed line: its account (opened from a template when
+ * one matches), the asset it names, and its amount at the asset's scale. */
+static int resolve_posting(ledger *lg, const struct lg_parsed *pl, int i,
+                           struct lg_tx *tx, lg_error *err)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
-/* Ids the ledger makes itself are "<id>:commit" and so on; an input id
- * that looked like one could block a later commit, expiry or reversal. */
-static int reserved_id(const char *id)
-{
-	static const char *const suffix[] = { ":commit", ":void", ":expire",
-	                                      ":reversal" };
-	size_t n = strlen(id);
-	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-		size_t k = strlen(suffix[i]);
-		if (n >= k && strcmp(id + n - k, suffix[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int is_str(const struct lg_json *d, int k)
-{
-	return k >= 0 && d->node[k].type == LG_J_STRING;
-}
-
-/* Refuses members other than the allowed ones. */
-static int only_keys(const struct lg_json *d, int obj, const char *const *allowed,
-                     const char *where, lg_error *err)
-{
-	for (int k = d->node[obj].child; k >= 0; k = d->node[k].next) {
-		int ok = 0;
-		for (int a = 0; allowed[a] && !ok; a++)
-			ok = strcmp(d->node[k].key, allowed[a]) == 0;
-		if (!ok)
-			return lg_error_set(err, LG_EDATA, "%sunknown field '%.64s'", where,
-			                    d->node[k].key);
-	}
-	return LG_OK;
-}
-
-static int parse_posting(ledger *lg, const struct lg_json *d, int p, int i,
-                         struct lg_tx *tx, lg_error *err)
-{
-	static const char *const allowed[] = { "account", "amount", "asset", NULL };
-	char idx[40], why[128];
-	int acct, amt, asset, rc;
+	const struct lg_pposting *pp = &pl->p[i];
+	char why[128];
 	struct lg_acct *a = NULL;
+	int rc;
 
-	snprintf(idx, sizeof idx, "postings[%d]", i);
-	if (d->node[p].type != LG_J_OBJECT)
-		return lg_error_set(err, LG_EDATA, "%s: must be an object", idx);
-	snprintf(why, sizeof why, "%s: ", idx);
-	rc = only_keys(d, p, allowed, why, err);
-	if (rc)
-		return rc;
-	acct = lg_json_get(d, p, "account");
-	amt = lg_json_get(d, p, "amount");
-	asset = lg_json_get(d, p, "asset");
-	if (!is_str(d, acct))
-		return lg_error_set(err, LG_EDATA, "%s.account: missing or not a string", idx);
-	if (!is_str(d, amt))
-		return lg_error_set(err, LG_EDATA, "%s.amount: missing or not a decimal "
-		                    "string (numbers in JSON are not exact)", idx);
-	rc = lg_account_get(lg, d->node[acct].str, &a, err);
+	rc = lg_account_get(lg, pp->account, &a, err);
 	if (rc) {
 		char m[LG_MSG_MAX];
 		snprintf(m, sizeof m, "%s", err->msg);
-		return lg_error_set(err, rc == LG_ENOINPUT ? LG_EDATA : rc, "%s.account: %s",
-		                    idx, m);
+		return lg_error_set(err, rc == LG_ENOINPUT ? LG_EDATA : rc, "postings[%d]."
+		                    "account: %s", i, m);
 	}
-	if (asset >= 0 && (!is_str(d, asset) || strcmp(d->node[asset].str, a->asset)))
-		return lg_error_set(err, LG_EDATA, "%s.asset: '%.16s' is not the asset of "
-		                    "account '%s' (%s)", idx,
-		                    is_str(d, asset) ? d->node[asset].str : "?", a->code,
-		                    a->asset);
-	if (amount_parse(d->node[amt].str, d->node[amt].len, a->scale, &tx->p[i].amount,
-	                 why, sizeof why) != 0)
-		return lg_error_set(err, LG_EDATA, "%s.amount: '%.64s' is not an exact %s "
-		                    "amount: %s", idx, d->node[amt].str, a->asset, why);
+	if (pp->has_asset && (!pp->asset || strcmp(pp->asset, a->asset) != 0))
+		return lg_error_set(err, LG_EDATA, "postings[%d].asset: '%.16s' is not the "
+		                    "asset of account '%s' (%s)", i, pp->asset ? pp->asset : "?",
+		                    a->code, a->asset);
+	if (amount_parse(pp->amount, pp->amount_len, a->scale, &tx->p[i].amount, why,
+	                 sizeof why) != 0)
+		return lg_error_set(err, LG_EDATA, "postings[%d].amount: '%.64s' is not an "
+		                    "exact %s amount: %s", i, pp->amount, a->asset, why);
 	tx->p[i].acct = a;
 	return LG_OK;
 }
 
-static int parse_pending(const struct lg_json *d, struct lg_tx *tx, lg_error *err)
+/* The transaction of a parsed line, its accounts looked up.  An error is
+ * the line's; tx borrows the line's strings. */
+static int tx_of_parsed(ledger *lg, const struct lg_parsed *pl, struct lg_tx *tx,
+                        lg_error *err)
 {
-	int pend = lg_json_get(d, 0, "pending"), tmo = lg_json_get(d, 0, "timeout_s");
-
-	if (pend >= 0 && d->node[pend].type != LG_J_TRUE && d->node[pend].type != LG_J_FALSE)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': pending: must be true "
-		                    "or false", tx->id);
-	tx->kind = pend >= 0 && d->node[pend].type == LG_J_TRUE ? LG_KIND_PENDING
-	                                                         : LG_KIND_POSTED;
-	if (tmo < 0)
-		return LG_OK;
-	if (tx->kind != LG_KIND_PENDING)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': timeout_s: only a "
-		                    "pending transaction expires", tx->id);
-	if (d->node[tmo].type != LG_J_INT || d->node[tmo].ival <= 0 ||
-	    d->node[tmo].ival > 366LL * 86400)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': timeout_s: must be a "
-		                    "whole number of seconds between 1 and 31622400", tx->id);
-	tx->timeout_s = d->node[tmo].ival;
-	return LG_OK;
-}
-
-static int parse_header(const struct lg_json *d, struct lg_tx *tx, lg_error *err)
-{
-	static const char *const allowed[] = { "id", "date", "memo", "postings", "meta",
-	                                       "pending", "timeout_s", NULL };
-	int id = lg_json_get(d, 0, "id"), date = lg_json_get(d, 0, "date");
-	int memo = lg_json_get(d, 0, "memo");
-	int rc = only_keys(d, 0, allowed, "", err);
-
-	if (rc)
-		return rc;
-	if (!is_str(d, id) || d->node[id].len == 0 || d->node[id].len > LG_ID_MAX ||
-	    has_control(d->node[id].str))
-		return lg_error_set(err, LG_EDATA, "id: missing, empty, longer than 128 "
-		                    "bytes or holding control characters");
-	memcpy(tx->id, d->node[id].str, d->node[id].len + 1);
-	if (reserved_id(tx->id))
-		return lg_error_set(err, LG_EDATA, "id '%s' ends in a suffix the ledger "
-		                    "reserves for the transactions it makes (:commit, "
-		                    ":void, :expire, :reversal)", tx->id);
-	if (!is_str(d, date) || !ledger_date_valid(d->node[date].str))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': date: missing or not "
-		                    "a calendar date YYYY-MM-DD", tx->id);
-	memcpy(tx->date, d->node[date].str, 11);
-	if (memo >= 0 && (!is_str(d, memo) || d->node[memo].len > LG_MEMO_MAX))
-		return lg_error_set(err, LG_EDATA, "transaction '%s': memo: not a string of "
-		                    "at most 1000 bytes", tx->id);
-	tx->memo = memo >= 0 ? d->node[memo].str : "";
-	return parse_pending(d, tx, err);
-}
-
-static int parse_meta(ledger *lg, const struct lg_json *d, struct lg_tx *tx,
-                      lg_error *err)
-{
-	int meta = lg_json_get(d, 0, "meta"), rc;
-
-	tx->meta = "{}";
-	if (meta < 0)
-		return LG_OK;
-	if (d->node[meta].type != LG_J_OBJECT)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: must be an "
-		                    "object", tx->id);
-	rc = lg_json_canonical(d, meta, lg->meta_buf, LG_META_MAX + 1);
-	if (rc == -1)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: fractional or "
-		                    "huge numbers are not exact; write them as strings", tx->id);
-	if (rc != 0)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': meta: larger than %d "
-		                    "bytes, or an object or array of more than %d members",
-		                    tx->id, LG_META_MAX, LG_JSON_MEMBERS_MAX);
-	tx->meta = lg->meta_buf;
-	return LG_OK;
-}
-
-/* Parses one line (modified in place) into tx, borrowing from the line. */
-static int parse_line(ledger *lg, char *line, size_t len, struct lg_tx *tx,
-                      lg_error *err)
-{
-	const struct lg_json *d = lg->json;
-	char why[160];
-	int postings, rc;
-
 	memset(tx, 0, offsetof(struct lg_tx, p));
-	if (lg_json_parse(lg->json, line, len, why, sizeof why) != 0)
-		return lg_error_set(err, LG_EDATA, "%s", why);
-	if (d->node[0].type != LG_J_OBJECT)
-		return lg_error_set(err, LG_EDATA, "a transaction must be a JSON object");
-	rc = parse_header(d, tx, err);
-	if (!rc)
-		rc = parse_meta(lg, d, tx, err);
-	if (rc)
-		return rc;
-	postings = lg_json_get(d, 0, "postings");
-	if (postings < 0 || d->node[postings].type != LG_J_ARRAY)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': postings: missing or "
-		                    "not an array", tx->id);
-	if (d->node[postings].count > LG_POSTINGS_MAX)
-		return lg_error_set(err, LG_EDATA, "transaction '%s': more than %d postings",
-		                    tx->id, LG_POSTINGS_MAX);
-	tx->n = 0;
-	for (int k = d->node[postings].child; k >= 0; k = d->node[k].next) {
-		rc = parse_posting(lg, d, k, tx->n, tx, err);
+	if (pl->rc) {
+		*err = pl->err;
+		return pl->rc;
+	}
+	LG_ASSERT(strlen(pl->id) <= LG_ID_MAX && strlen(pl->date) == 10);
+	memcpy(tx->id, pl->id, strlen(pl->id) + 1);
+	memcpy(tx->date, pl->date, 11);
+	tx->kind = pl->kind;
+	tx->timeout_s = pl->timeout_s;
+	tx->memo = (char *)pl->memo;
+	tx->meta = (char *)pl->meta;
+	for (int i = 0; i < pl->n; i++) {
+		int rc = resolve_posting(lg, pl, i, tx, err);
 		if (rc) {
 			char m[LG_MSG_MAX];
 			snprintf(m, sizeof m, "%s", err->msg);
 			return lg_error_set(err, rc, "transaction '%s': %s", tx->id, m);
 		}
-		tx->n++;
+	}
+	tx->n = pl->n;
+	if (pl->posting_rc) {
+		*err = pl->err;
+		return pl->posting_rc;
 	}
 	if (tx->kind == LG_KIND_PENDING && tx->timeout_s > 0 &&
 	    lg_timestamp_add(lg->now, tx->timeout_s, tx->expires_at) != 0)
 		return lg_error_set(err, LG_EINTERNAL, "cannot compute the hold's expiry");
+	tx->content_known = pl->content_known;
+	memcpy(tx->content, pl->content, LG_HASH_BYTES);
 	return LG_OK;
 }
 
@@ -602,8 +490,8 @@ static void group_outcome(void *ctx, long lineno, int rc, int replayed, lg_error
 
 /* Posts one line, through the group when it can wait there.  An error is
  * the line's own; every earlier line's outcome has been reported first. */
-static int post_line(ledger *lg, struct lg_group *g, char *line, size_t len,
-                     long lineno, struct stream *s, lg_error *err)
+static int post_line(ledger *lg, struct lg_group *g, const struct lg_parsed *pl,
+                     struct stream *s, lg_error *err)
 {
 	struct lg_tx txbuf;
 	struct lg_tx *tx = &txbuf;
@@ -615,11 +503,11 @@ static int post_line(ledger *lg, struct lg_group *g, char *line, size_t len,
 	if (!rc)
 		rc = lg_batch_trim(lg, err);
 	if (!rc)
-		rc = parse_line(lg, line, len, tx, err);
+		rc = tx_of_parsed(lg, pl, tx, err);
 	if (!rc && lg_group_takes(g, tx)) {
 		if (lg_group_full(g, tx))
 			rc = lg_group_flush(g, group_outcome, s, err);
-		if (!rc && lg_group_add(g, tx, lineno, err) == LG_OK) {
+		if (!rc && lg_group_add(g, tx, pl->lineno, err) == LG_OK) {
 			s->stats->posted++;
 			return LG_OK;
 		}
@@ -651,11 +539,9 @@ int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
 {
 	struct stream s = { stats, reject, ctx };
 	struct lg_group *g = NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t got;
-	long lineno = 0;
-	int rc;
+	struct lg_reader *r = NULL;
+	struct lg_parsed *lines;
+	int rc, n;
 
 	memset(stats, 0, sizeof *stats);
 	rc = lg_group_new(lg, &g, err);
@@ -666,36 +552,30 @@ int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
 		lg_group_free(g);
 		return rc;
 	}
-	while ((got = getline(&line, &cap, in)) >= 0) {
-		size_t len = (size_t)got;
-		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (len == 0)
-			continue;
-		stats->lines++;
-		if (len > LG_LINE_MAX) {
-			rc = lg_group_flush(g, group_outcome, &s, err);
-			if (rc)
-				goto fail;
-			lg_error_set(err, LG_EDATA, "line longer than %d bytes", LG_LINE_MAX);
-			rc = LG_EDATA;
-		} else {
-			rc = post_line(lg, g, line, len, lineno, &s, err);
+	rc = lg_reader_start(in, &r, err);
+	if (rc)
+		goto fail;
+	while ((lines = lg_reader_lines(r, &n)) != NULL) {
+		for (int i = 0; i < n; i++) {
+			stats->lines++;
+			rc = post_line(lg, g, &lines[i], &s, err);
+			if (rc) {
+				err->line = lines[i].lineno;
+				stats->failed++;
+				if (reject)
+					reject(ctx, err);
+				if (!is_data_error(rc))
+					goto fail;
+			}
 		}
-		if (rc) {
-			err->line = lineno;
-			stats->failed++;
-			if (reject)
-				reject(ctx, err);
-			if (!is_data_error(rc))
-				goto fail;
-		}
+		lg_reader_release(r);
 	}
-	if (ferror(in)) {
+	if (lg_reader_failed(r)) {
 		rc = lg_error_set(err, LG_EIO, "reading input failed");
 		goto fail;
 	}
+	lg_reader_stop(r);
+	r = NULL;
 	rc = lg_group_flush(g, group_outcome, &s, err);
 	if (rc)
 		goto fail;
@@ -705,11 +585,10 @@ int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
 		err->line = 0;
 		goto fail;
 	}
-	free(line);
 	lg_group_free(g);
 	return ledger_commit(lg, err);
 fail:
-	free(line);
+	lg_reader_stop(r);
 	lg_group_free(g);
 	ledger_rollback(lg);
 	stats->posted = 0;
@@ -736,8 +615,12 @@ int ledger_post_json(ledger *lg, const char *json, size_t len, int *replayed,
 	memcpy(copy, json, len);
 	copy[len] = '\0';
 	rc = lg_batch_trim(lg, err);
-	if (!rc)
-		rc = parse_line(lg, copy, len, &txbuf, err);
+	if (!rc) {
+		struct lg_pposting postings[LG_POSTINGS_MAX];
+		struct lg_parsed pl;
+		lg_parse_line(lg->json, lg->hs, copy, len, lg->meta_buf, postings, &pl);
+		rc = tx_of_parsed(lg, &pl, &txbuf, err);
+	}
 	if (!rc)
 		rc = lg_append(lg, &txbuf, replayed, err);
 	if (!rc && seq_out) {

@@ -13,7 +13,10 @@
  *   - encode to a blob that decodes to the value and sorts against zero's
  *     blob as the value's sign says;
  *   - negate and add back to zero, with no overflow hidden (the range is
- *     symmetric, so every parsed value has a negation).
+ *     symmetric, so every parsed value has a negation);
+ *   - have the scale-free form of its value (amount_canonical of the text
+ *     equals amount_format_canonical of the value), which content hashes
+ *     rely on.
  * A refusal must give a reason.
  */
 #include <stdint.h>
@@ -88,6 +91,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_format(v, scale);
+	{
+		char a[AMOUNT_TEXT_MAX], b[AMOUNT_TEXT_MAX];
+		size_t na = amount_canonical(text, size - 1, a, sizeof a);
+		size_t nb = amount_format_canonical(v, scale, b, sizeof b);
+		if (na == 0 || na != nb || memcmp(a, b, na) != 0)
+			abort();
+	}
 	check_blob(v);
 	check_arith(v);
 	if (scale < AMOUNT_SCALE_MAX) {

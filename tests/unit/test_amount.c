@@ -658,6 +658,84 @@ static void amount_parse_agrees_with_reference_on_random_text(void **state)
 	assert_true(refused > 10000);
 }
 
+/* --- the scale-free form (content hashes) ------------------------------- */
+
+static void expect_canonical(const char *text, const char *expected)
+{
+	char buf[AMOUNT_TEXT_MAX];
+	size_t n = amount_canonical(text, strlen(text), buf, sizeof buf);
+	if (expected == NULL) {
+		if (n != 0)
+			fail_msg("\"%s\": expected no canonical form, got \"%s\"", text, buf);
+		return;
+	}
+	if (n == 0 || strcmp(buf, expected) != 0 || strlen(buf) != n)
+		fail_msg("\"%s\": canonical \"%s\", expected \"%s\"", text,
+		         n ? buf : "(none)", expected);
+}
+
+static void amount_canonical_strips_leading_and_trailing_zeros(void **state)
+{
+	(void)state;
+	expect_canonical("0150.500", "150.5");
+	expect_canonical("1.500", "1.5");
+	expect_canonical("1.50", "1.5");
+	expect_canonical("12.30", "12.3");
+	expect_canonical("7", "7");
+	expect_canonical("700", "700");
+	expect_canonical("700.000", "700");
+	expect_canonical("-0.05", "-0.05");
+	expect_canonical("-000.0500", "-0.05");
+	expect_canonical("0.000000000000000001", "0.000000000000000001");
+	expect_canonical("0", "0");
+	expect_canonical("-0", "0");
+	expect_canonical("-0.00", "0");
+	expect_canonical("000", "0");
+}
+
+static void amount_canonical_refuses_what_amount_parse_refuses(void **state)
+{
+	(void)state;
+	expect_canonical("", NULL);
+	expect_canonical("-", NULL);
+	expect_canonical("+1", NULL);
+	expect_canonical(".5", NULL);
+	expect_canonical("5.", NULL);
+	expect_canonical("1e3", NULL);
+	expect_canonical("1,000", NULL);
+	expect_canonical(" 1", NULL);
+	expect_canonical("1 ", NULL);
+	expect_canonical("--1", NULL);
+	expect_canonical("1.2.3", NULL);
+}
+
+/* Property: whatever parses at a scale has the canonical form of its value
+ * at that scale, so the content hash made from the text before the account
+ * is known equals the one made from the value afterwards. */
+static void amount_canonical_equals_canonical_format_of_parsed_value(void **state)
+{
+	int checked = 0;
+	(void)state;
+	rng_seed(0xca70);
+	for (int i = 0; i < 200000; i++) {
+		char text[96], why[128], a[AMOUNT_TEXT_MAX], b[AMOUNT_TEXT_MAX];
+		size_t len = random_amount_text(text, sizeof text);
+		int scale = (int)rng_below(AMOUNT_SCALE_MAX + 1);
+		amount_minor_t v;
+		size_t na, nb;
+
+		if (amount_parse(text, len, scale, &v, why, sizeof why) != 0)
+			continue;
+		na = amount_canonical(text, len, a, sizeof a);
+		nb = amount_format_canonical(v, scale, b, sizeof b);
+		if (na == 0 || na != nb || strcmp(a, b) != 0)
+			fail_msg("\"%s\" at scale %d: canonical \"%s\", of the value \"%s\"",
+			         text, scale, na ? a : "(none)", b);
+		checked++;
+	}
+	assert_true(checked > 10000);
+}
+
 /* --- checked arithmetic ------------------------------------------------- */
 
 static void amount_add_adds_and_sub_subtracts(void **state)
@@ -862,6 +940,9 @@ int main(void)
 		cmocka_unit_test(amount_format_minor_prints_plain_integer),
 		cmocka_unit_test(amount_format_then_parse_round_trips_random_values),
 		cmocka_unit_test(amount_parse_agrees_with_reference_on_random_text),
+		cmocka_unit_test(amount_canonical_strips_leading_and_trailing_zeros),
+		cmocka_unit_test(amount_canonical_refuses_what_amount_parse_refuses),
+		cmocka_unit_test(amount_canonical_equals_canonical_format_of_parsed_value),
 		cmocka_unit_test(amount_add_adds_and_sub_subtracts),
 		cmocka_unit_test(amount_add_overflow_fails_and_leaves_out_unchanged),
 		cmocka_unit_test(amount_sub_overflow_fails_and_leaves_out_unchanged),
