@@ -143,7 +143,7 @@ static front_merchant *merchant_slot(front_config *c, const char *name)
 		return NULL;
 	front_merchant *m = &c->merchants[c->merchants_n++];
 	snprintf(m->name, sizeof m->name, "%s", name);
-	m->fee_bps = c->default_fee_bps;
+	m->fee_bps = FRONT_FEE_UNSET; /* the default, wherever [server] sets it */
 	return m;
 }
 
@@ -177,6 +177,16 @@ static int decimal_ok(const char *v)
 	return front_rate_parse(v, &r) == 0;
 }
 
+/* A risk limit: a decimal of at most 18 places, not negative, compared
+ * exactly with purchases of any asset. */
+static int limit_ok(const char *v)
+{
+	amount_minor_t limit;
+	char why[64];
+	return amount_parse(v, strlen(v), AMOUNT_SCALE_MAX, &limit, why, sizeof why) == 0 &&
+	       limit >= 0;
+}
+
 static int section_key(front_config *c, const char *section, const char *name,
                        const char *value)
 {
@@ -199,9 +209,9 @@ static int section_key(front_config *c, const char *section, const char *name,
 		if (!t)
 			return -1;
 		if (!strcmp(name, "amount_max"))
-			return decimal_ok(value) ? copy(t->amount_max, sizeof t->amount_max, value) : -1;
+			return limit_ok(value) ? copy(t->amount_max, sizeof t->amount_max, value) : -1;
 		if (!strcmp(name, "daily_amount_max"))
-			return decimal_ok(value) ? copy(t->daily_amount_max,
+			return limit_ok(value) ? copy(t->daily_amount_max,
 			                                sizeof t->daily_amount_max, value) : -1;
 		return !strcmp(name, "per_minute_max") ? set_long(value, 0, 1000000,
 		                                                  &t->per_minute_max) : -1;
@@ -382,6 +392,9 @@ int front_config_load(front_config *cfg, const char *path, lg_error *err)
 			err->line = rc;
 		return LG_EDATA;
 	}
+	for (int i = 0; i < cfg->merchants_n; i++)
+		if (cfg->merchants[i].fee_bps == FRONT_FEE_UNSET)
+			cfg->merchants[i].fee_bps = cfg->default_fee_bps;
 	for (int i = 0; i < cfg->points_n; i++)
 		if (!cfg->points[i].currency[0] || !cfg->points[i].value[0])
 			return lg_error_set(err, LG_EDATA, "%s: [points %s] needs currency and "

@@ -39,6 +39,7 @@ _Noreturn void front_assert_fail(const char *what, const char *file, int line);
 typedef struct front_merchant {
 	char name[FRONT_NAME_MAX];
 	unsigned fee_bps;  /* basis points of the captured amount */
+#define FRONT_FEE_UNSET 0xffffffffu /* while loading: not in its section */
 	int blocked;
 } front_merchant;
 

@@ -77,14 +77,32 @@ static int velocity(front_writer *w, const front_purchase *p, long long since,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Whether amount (minor units at scale) is above limit_text, a decimal
+ * that need not be writable at that scale ("500.50" for a JPY purchase):
+ * both are compared at scale 18, exactly.  An amount too large to scale
+ * is above any limit, so a limit is never skipped. */
+static int above_limit(amount_minor_t amount, int scale, const char *limit_text)
+{
+	amount_minor_t limit = 0, scaled = amount;
+	char why[64];
+	int parsed = amount_parse(limit_text, strlen(limit_text), AMOUNT_SCALE_MAX, &limit,
+	                          why, sizeof why) == 0;
+
+	FRONT_ASSERT(scale >= 0 && scale <= AMOUNT_SCALE_MAX);
+	FRONT_ASSERT(parsed); /* checked when the configuration was loaded */
+	for (int k = scale; k < AMOUNT_SCALE_MAX; k++)
+		if (__builtin_mul_overflow(scaled, (amount_minor_t)10, &scaled))
+			return 1;
+	return scaled > limit;
+}
+
 /* Risk rules before posting: 0 pass, 1 refused (answered), -1 error. */
 static int risk_check(front_writer *w, front_op *op, const struct purchase_req *r)
 {
 	const front_purchase *p = &r->p;
 	const front_customer *c = front_config_customer(w->cfg, p->customer);
 	const front_tier *t = front_config_tier(w->cfg, c ? c->tier : w->cfg->default_tier);
-	amount_minor_t max, sum;
-	char why[64];
+	amount_minor_t sum;
 	long minute_n;
 
 	if (r->merchant && r->merchant->blocked)
@@ -93,9 +111,7 @@ static int risk_check(front_writer *w, front_op *op, const struct purchase_req *
 		return risk_refuse(w, op, p, "customer_blocked", "the customer is blocked");
 	if (!t)
 		return 0;
-	if (t->amount_max[0] &&
-	    amount_parse(t->amount_max, strlen(t->amount_max), p->scale, &max, why,
-	                 sizeof why) == 0 && p->amount > max)
+	if (t->amount_max[0] && above_limit(p->amount, p->scale, t->amount_max))
 		return risk_refuse(w, op, p, "risk_limit", "the amount is above the "
 		                   "customer's per-purchase limit");
 	if (!t->daily_amount_max[0] && t->per_minute_max <= 0)
@@ -107,9 +123,8 @@ static int risk_check(front_writer *w, front_op *op, const struct purchase_req *
 		return risk_refuse(w, op, p, "risk_velocity", "too many purchases by this "
 		                   "customer in the last minute");
 	if (t->daily_amount_max[0] &&
-	    amount_parse(t->daily_amount_max, strlen(t->daily_amount_max), p->scale, &max,
-	                 why, sizeof why) == 0 &&
-	    (amount_add(sum, p->amount, &sum) != 0 || sum > max))
+	    (amount_add(sum, p->amount, &sum) != 0 ||
+	     above_limit(sum, p->scale, t->daily_amount_max)))
 		return risk_refuse(w, op, p, "risk_limit", "the customer's purchases of "
 		                   "the last 24 hours would pass the daily limit");
 	return 0;

@@ -132,7 +132,9 @@ typedef void (*ledger_reject_fn)(void *ctx, const lg_error *err);
  * Posts a JSON Lines stream, one transaction per line, in one database
  * transaction: all lines or none.  Every bad line is reported through
  * `reject` (with its line number) and the whole stream is then rolled back
- * and LG_EDATA returned.  `in` is borrowed.
+ * and LG_EDATA returned.  `in` is borrowed; a second thread reads it, from
+ * its file descriptor when it has one (so nothing may have been read from
+ * it through the FILE before), else through the FILE (fmemopen).
  */
 int ledger_post_stream(ledger *lg, FILE *in, ledger_post_stats *stats,
                        ledger_reject_fn reject, void *ctx, lg_error *err);

@@ -10,20 +10,26 @@
  * gives the block back.
  *
  * Stopping early (the writer met an error that ends the batch) must not
- * wait for input that may never come, a pipe or a terminal: the thread can
- * be cancelled only while it waits inside getline, where it holds nothing.
+ * wait for input that may never come, a pipe or a terminal: a stream with a
+ * file descriptor is read with read(2) after poll(2) on it and on a pipe the
+ * writer writes to when it stops.  A stream without one (fmemopen) cannot
+ * block and is read with fread.
  */
 #include "ledger_int.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define READER_BLOCKS 3
 #define READER_LINES 256
 #define READER_POSTINGS 1024
 /* Room for the longest line, its metadata, and a block's usual fill. */
 #define READER_TEXT (4 * (LG_LINE_MAX + LG_META_MAX + 2))
+#define READER_CHUNK (64 * 1024)
 
 struct lg_block {
 	int n;                              /* records */
@@ -47,24 +53,88 @@ struct lg_reader {
 	int stop;                           /* the writer is going */
 	int io_error;                       /* reading the input failed */
 	int ended;                          /* the last block was taken */
+	int fd;                             /* fileno(in), -1 if none */
+	int wake[2];                        /* written to when the writer stops */
 	/* The thread's own. */
 	struct lg_json *json;
 	struct lg_hasher *hs;
-	char *line;
-	size_t cap;
+	char chunk[READER_CHUNK];           /* read, not yet split into lines */
+	size_t chunk_pos, chunk_len;
+	int eof;
 	long lineno;
 };
 
-/* getline, the only place the thread may be cancelled. */
-static ssize_t read_line(struct lg_reader *r)
+/* Refills the chunk: 1 data, 0 end of input, -1 read error, -2 stopped. */
+static int refill(struct lg_reader *r)
 {
-	int old;
 	ssize_t got;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
-	got = getline(&r->line, &r->cap, r->in);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	return got;
+	r->chunk_pos = r->chunk_len = 0;
+	if (r->fd < 0) {
+		size_t n = fread(r->chunk, 1, sizeof r->chunk, r->in);
+		r->chunk_len = n;
+		if (n > 0)
+			return 1;
+		return ferror(r->in) ? -1 : 0;
+	}
+	for (;;) {
+		struct pollfd p[2] = { { r->fd, POLLIN, 0 }, { r->wake[0], POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (p[1].revents)
+			return -2;
+		got = read(r->fd, r->chunk, sizeof r->chunk);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		r->chunk_len = (size_t)got;
+		return got > 0 ? 1 : 0;
+	}
+}
+
+/* The next line into out[LG_LINE_MAX + 1] without its newline: 1 a line
+ * (*len bytes, or *too_long and nothing kept), 0 end of input, -1 read
+ * error, -2 stopped. */
+static int next_line(struct lg_reader *r, char *out, size_t *len, int *too_long)
+{
+	size_t n = 0;
+	int any = 0;
+
+	*too_long = 0;
+	for (;;) {
+		char *start, *nl;
+		size_t avail, take;
+		if (r->chunk_pos == r->chunk_len) {
+			int rc = r->eof ? 0 : refill(r);
+			if (rc == 0) {
+				r->eof = 1;
+				*len = n;
+				return any ? 1 : 0; /* a last line without a newline */
+			}
+			if (rc < 0)
+				return rc;
+		}
+		any = 1;
+		start = r->chunk + r->chunk_pos;
+		avail = r->chunk_len - r->chunk_pos;
+		nl = memchr(start, '\n', avail);
+		take = nl ? (size_t)(nl - start) : avail;
+		if (!*too_long && n + take <= LG_LINE_MAX + 1) {
+			memcpy(out + n, start, take);
+			n += take;
+		} else {
+			*too_long = 1;
+		}
+		r->chunk_pos += take + (nl != NULL);
+		if (nl) {
+			*len = n;
+			return 1;
+		}
+	}
 }
 
 static int block_has_room(const struct lg_block *b)
@@ -77,40 +147,35 @@ static int block_has_room(const struct lg_block *b)
 /* Reads lines into b until it is full or the input ends. */
 static void fill(struct lg_reader *r, struct lg_block *b)
 {
-	ssize_t got;
-
 	b->n = 0;
 	b->post_n = 0;
 	b->text_used = 0;
 	b->last = 0;
 	while (block_has_room(b)) {
 		struct lg_parsed *rec;
+		char *text = b->text + b->text_used;
 		size_t len;
-		char *text;
+		int too_long, rc = next_line(r, text, &len, &too_long);
 
-		got = read_line(r);
-		if (got < 0) {
+		if (rc <= 0) {
 			b->last = 1;
-			r->io_error = ferror(r->in) != 0;
+			r->io_error = rc == -1;
 			return;
 		}
-		len = (size_t)got;
 		r->lineno++;
-		while (len > 0 && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r'))
+		while (!too_long && len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 			len--;
-		if (len == 0)
+		if (!too_long && len == 0)
 			continue;
 		rec = &b->rec[b->n++];
 		rec->lineno = r->lineno;
-		if (len > LG_LINE_MAX) {
+		if (too_long || len > LG_LINE_MAX) {
 			rec->posting_rc = LG_OK;
 			rec->n = 0;
 			rec->rc = lg_error_set(&rec->err, LG_EDATA, "line longer than %d bytes",
 			                       LG_LINE_MAX);
 			continue;
 		}
-		text = b->text + b->text_used;
-		memcpy(text, r->line, len);
 		text[len] = '\0';
 		lg_parse_line(r->json, r->hs, text, len, text + len + 1, &b->post[b->post_n],
 		              rec);
@@ -124,9 +189,7 @@ static void fill(struct lg_reader *r, struct lg_block *b)
 static void *run(void *arg)
 {
 	struct lg_reader *r = arg;
-	int old;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	for (;;) {
 		struct lg_block *b;
 		int i;
@@ -160,7 +223,10 @@ static void reader_free(struct lg_reader *r)
 		free(r->block[i]);
 	free(r->json);
 	lg_hasher_free(r->hs);
-	free(r->line);
+	if (r->wake[0] >= 0)
+		close(r->wake[0]);
+	if (r->wake[1] >= 0)
+		close(r->wake[1]);
 	free(r);
 }
 
@@ -173,7 +239,15 @@ int lg_reader_start(FILE *in, struct lg_reader **out, lg_error *err)
 	if (!r)
 		return lg_error_set(err, LG_EINTERNAL, "out of memory");
 	r->in = in;
+	r->fd = fileno(in);
+	r->wake[0] = r->wake[1] = -1;
 	ok = (r->json = malloc(sizeof *r->json)) != NULL && (r->hs = lg_hasher_new()) != NULL;
+	if (ok && pipe(r->wake) != 0) {
+		r->wake[0] = r->wake[1] = -1;
+		reader_free(r);
+		return lg_error_set(err, LG_EINTERNAL, "cannot make a pipe: %s",
+		                    strerror(errno));
+	}
 	for (int i = 0; ok && i < READER_BLOCKS; i++)
 		ok = (r->block[i] = malloc(sizeof *r->block[i])) != NULL;
 	if (!ok) {
@@ -238,8 +312,9 @@ void lg_reader_stop(struct lg_reader *r)
 	r->stop = 1;
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->mu);
-	if (!r->ended)
-		pthread_cancel(r->thread); /* it may wait for input that never comes */
+	/* It may wait for input that never comes. */
+	while (write(r->wake[1], "x", 1) < 0 && errno == EINTR)
+		;
 	pthread_join(r->thread, NULL);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->mu);

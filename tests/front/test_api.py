@@ -20,7 +20,12 @@ S = {}  # the server, clients and keys, filled by test_start
 def write_config():
     with open(CONFIG, "w") as f:
         f.write("""# the front's test configuration
+# a merchant section before [server]: it still gets the default fee
+[merchant mdef]
+blocked = false
+
 [server]
+default_fee_bps = 200
 customers_file = customers.csv
 fx_rates_file = rates.csv
 default_tier = standard
@@ -47,12 +52,17 @@ per_minute_max = 2
 [tier daily]
 daily_amount_max = 10.00
 
+# a limit not writable at CNY's scale: compared exactly, never skipped
+[tier odd]
+amount_max = 500.505
+
 [points PTS]
 currency = CNY
 value = 0.01
 """)
     with open(os.path.join(D, "customers.csv"), "w") as f:
         f.write("customer,tier,blocked\nc1,standard,0\nc4,low,0\nd1,daily,0\n"
+                "o1,odd,0\n"
                 "blocked1,standard,1\n")
     with open(os.path.join(D, "rates.csv"), "w") as f:
         f.write("from,to,rate\nUSD,CNY,7.10\n")
@@ -80,6 +90,9 @@ def test_start():
         f.write(json.dumps({"id": "top-d1", "date": "2026-11-24", "postings": [
             {"account": "assets:bank:cny", "amount": "100.00"},
             {"account": "liabilities:wallets:d1", "amount": "-100.00"}]}) + "\n")
+        f.write(json.dumps({"id": "top-o1", "date": "2026-11-24", "postings": [
+            {"account": "assets:bank:cny", "amount": "2000.00"},
+            {"account": "liabilities:wallets:o1", "amount": "-2000.00"}]}) + "\n")
     cb(DB, "post", os.path.join(D, "more.jsonl"))
     cb(DB, "account", "add", "liabilities:wallets:closed1", "--type", "liability",
        "--asset", "CNY", "--no-overdraft")
@@ -87,6 +100,7 @@ def test_start():
     S["k1"] = apikey_add(DB, "m1")
     S["k2"] = apikey_add(DB, "m2")
     S["kb"] = apikey_add(DB, "mblocked")
+    S["kd"] = apikey_add(DB, "mdef")
     S["srv"] = Server(DB, CONFIG)
     S["c1"] = Client(S["srv"].port, *S["k1"])
     S["c2"] = Client(S["srv"].port, *S["k2"])
@@ -136,6 +150,14 @@ def test_fees_round_half_even():
                          "k-" + order)
         check(r.status == 201 and r.json["purchase"]["fee"] == fee,
               "fee of %s: %r" % (amount, r))
+
+
+def test_default_fee_whatever_the_section_order():
+    c = Client(S["srv"].port, *S["kd"])
+    r = c.post("/v1/purchases", purchase("o-mdef", "10.00", customer="o1",
+                                         merchant="mdef"), "k-o-mdef")
+    check(r.status == 201 and r.json["purchase"]["fee"] == "0.20",
+          "200 bps default for a merchant configured before [server]: %r" % r)
 
 
 def test_get_purchase_and_balance():
@@ -267,6 +289,14 @@ def test_refusals_by_rules():
     check(r.status == 422 and r.code() == "insufficient_funds", "overdraft: %r" % r)
     r = c.post("/v1/purchases", purchase("o-risk1", "500.01"), "k-risk1")
     check(r.status == 422 and r.code() == "risk_limit", "tier limit: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-odd1", "500.51", customer="o1"), "k-odd1")
+    check(r.status == 422 and r.code() == "risk_limit",
+          "a limit of 500.505 refuses 500.51 CNY: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-odd2", "600.00", customer="o1"), "k-odd2")
+    check(r.status == 422 and r.code() == "risk_limit",
+          "a limit of 500.505 refuses 600.00 CNY: %r" % r)
+    r = c.post("/v1/purchases", purchase("o-odd3", "500.50", customer="o1"), "k-odd3")
+    check(r.status == 201, "a limit of 500.505 allows 500.50 CNY: %r" % r)
     r = c.post("/v1/purchases", purchase("o-risk2", "51.00", customer="c4"), "k-risk2")
     check(r.status == 422 and r.code() == "risk_limit", "low tier limit: %r" % r)
     for i in range(2):
@@ -301,6 +331,8 @@ def test_refusals_by_rules():
     con.close()
     got = [r_[:6] for r_ in rows]
     check(got == [("m1", "c1", "o-risk1", "CNY", "500.01", "risk_limit"),
+                  ("m1", "o1", "o-odd1", "CNY", "500.51", "risk_limit"),
+                  ("m1", "o1", "o-odd2", "CNY", "600.00", "risk_limit"),
                   ("m1", "c4", "o-risk2", "CNY", "51.00", "risk_limit"),
                   ("m1", "c4", "o-vel2", "CNY", "1.00", "risk_velocity"),
                   ("m1", "blocked1", "o-blk", "CNY", "1.00", "customer_blocked"),
@@ -647,6 +679,7 @@ def test_connections_per_address_are_capped():
 
 run([test_start, test_secret_is_stored_only_encrypted, test_healthz_and_metrics,
      test_purchase_posts_and_returns_balances, test_fees_round_half_even,
+     test_default_fee_whatever_the_section_order,
      test_get_purchase_and_balance,
      test_signature_failures, test_other_merchants_purchase_is_forbidden,
      test_idempotent_replay_and_conflict, test_parallel_retries_have_one_effect,
