@@ -14,7 +14,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${BENCH_RECON_N:-${SCALE:-1000000}}
 dir=${BENCH_DIR:-$root/out/bench}
-cb=$root/bin/clearbook
+cb=${CLEARBOOK:-$root/bin/clearbook}
 . "$root/bench/lib.sh"
 export CLEARBOOK_NOW=2026-11-25T02:00:00Z
 export CLEARBOOK_DB="$dir/recon.db"

@@ -26,7 +26,7 @@ const char *const clr_rule_names[5] = { "reference", "amount", "one-to-many",
 #define ACCTS_MAX 8            /* clearing accounts of one channel */
 #define ITEM_REFS 3            /* meta references kept per item */
 #define LINE_KEYS 4            /* reference fields of a statement line */
-#define SETTLE_JSON_MAX (LG_LINE_MAX / 2)
+#define SETTLE_META_MAX 1024  /* bytes of a settlement's metadata */
 #define MATCH_MEMBERS_MAX LG_POSTINGS_MAX /* lines or items in one match */
 
 /* ST_HUGE: an amount beyond amount_abs_max() (10^29 minor units, more
@@ -112,7 +112,7 @@ struct run {
 	sqlite3_stmt *st_match, *st_mline, *st_mitem, *st_break;
 	char *text;                /* list text of a match being recorded */
 	size_t text_n, text_cap;
-	char *json;                /* settlement being built */
+	struct settlement *settlement; /* being built */
 };
 
 /* --- hashing ------------------------------------------------------------ */
@@ -635,18 +635,6 @@ static void json_raw(char *buf, size_t cap, size_t *pos, const char *s)
 		*pos = cap - 1;
 }
 
-static void json_posting(char *buf, size_t cap, size_t *pos, int first,
-                         const char *account, amount_minor_t v, int scale)
-{
-	char amount[AMOUNT_TEXT_MAX];
-	amount_format(v, scale, amount, sizeof amount);
-	json_raw(buf, cap, pos, first ? "{\"account\":" : ",{\"account\":");
-	json_str(buf, cap, pos, account);
-	json_raw(buf, cap, pos, ",\"amount\":");
-	json_str(buf, cap, pos, amount);
-	json_raw(buf, cap, pos, "}");
-}
-
 struct match {
 	int rule;
 	const int *lines;          /* top-level line indices */
@@ -657,24 +645,34 @@ struct match {
 	long long match_id;        /* out */
 };
 
-/* Builds the settlement transaction of a match into r->json; returns its
- * length, or 0 when it does not fit. */
-static size_t build_settlement(struct run *r, const struct match *m, char *id,
-                               size_t id_cap, amount_minor_t fee_minor)
+/* A settlement being built: the transaction handed to the ledger and the
+ * text it borrows. */
+struct settlement {
+	char id[LG_ID_MAX];
+	char memo[160];
+	char meta[SETTLE_META_MAX];
+	ledger_posting_spec p[2 + ACCTS_MAX];
+	ledger_tx_spec tx;
+};
+
+/* Builds the settlement transaction of a match into *s; 0, or -1 when its
+ * metadata does not fit. */
+static int build_settlement(struct run *r, const struct match *m, struct settlement *s,
+                            amount_minor_t fee_minor)
 {
 	const struct line *l0 = &r->lines[m->lines[0]];
-	const struct acct *a0 = &r->accts[r->items[m->items[0]].acct];
 	const char *settle_to = r->ch->settle_to[0] ? r->ch->settle_to : l0->account;
 	amount_minor_t lines_minor = 0;
 	char batch[LG_ID_MAX];
-	size_t pos = 0, cap = SETTLE_JSON_MAX;
-	char *j = r->json;
+	size_t pos = 0, cap = sizeof s->meta;
+	char *j = s->meta;
+	int n = 0;
 
 	if (l0->rematch > 0)
-		snprintf(id, id_cap, "settle:%s:L%lld.%d", r->ch->name, l0->id,
+		snprintf(s->id, sizeof s->id, "settle:%s:L%lld.%d", r->ch->name, l0->id,
 		         l0->rematch + 1);
 	else
-		snprintf(id, id_cap, "settle:%s:L%lld", r->ch->name, l0->id);
+		snprintf(s->id, sizeof s->id, "settle:%s:L%lld", r->ch->name, l0->id);
 	for (int i = 0; i < m->lines_n; i++)
 		lines_minor += r->lines[m->lines[i]].amount_minor;
 	if (l0->batch_id)
@@ -682,21 +680,11 @@ static size_t build_settlement(struct run *r, const struct match *m, char *id,
 	else
 		snprintf(batch, sizeof batch, "%s:%s", r->ch->name,
 		         l0->date ? l0->date : r->date);
-	json_raw(j, cap, &pos, "{\"id\":");
-	json_str(j, cap, &pos, id);
-	json_raw(j, cap, &pos, ",\"date\":");
-	json_str(j, cap, &pos, l0->day != LONG_MIN ? l0->date : r->date);
-	json_raw(j, cap, &pos, ",\"memo\":");
-	{
-		char memo[160];
-		snprintf(memo, sizeof memo, "%s settlement (%s)", r->ch->name,
-		         clr_rule_names[m->rule]);
-		json_str(j, cap, &pos, memo);
-	}
-	json_raw(j, cap, &pos, ",\"postings\":[");
-	json_posting(j, cap, &pos, 1, settle_to, lines_minor, a0->scale);
+	snprintf(s->memo, sizeof s->memo, "%s settlement (%s)", r->ch->name,
+	         clr_rule_names[m->rule]);
+	s->p[n++] = (ledger_posting_spec){ settle_to, lines_minor };
 	if (fee_minor != 0)
-		json_posting(j, cap, &pos, 0, r->ch->fee_account, fee_minor, a0->scale);
+		s->p[n++] = (ledger_posting_spec){ r->ch->fee_account, fee_minor };
 	for (int a = 0; a < r->accts_n; a++) {
 		amount_minor_t sum = 0;
 		int any = 0;
@@ -706,16 +694,20 @@ static size_t build_settlement(struct run *r, const struct match *m, char *id,
 				any = 1;
 			}
 		if (any)
-			json_posting(j, cap, &pos, 0, r->accts[a].code, -sum, r->accts[a].scale);
+			s->p[n++] = (ledger_posting_spec){ r->accts[a].code, -sum };
 	}
-	json_raw(j, cap, &pos, "],\"meta\":{\"batch_id\":");
+	CLR_ASSERT(n >= 2 && n <= (int)(sizeof s->p / sizeof *s->p));
+	/* Keys in canonical (sorted) order, as the journal keeps them. */
+	json_raw(j, cap, &pos, "{\"batch_id\":");
 	json_str(j, cap, &pos, batch);
 	json_raw(j, cap, &pos, ",\"channel\":");
 	json_str(j, cap, &pos, r->ch->name);
 	json_raw(j, cap, &pos, ",\"rule\":");
 	json_str(j, cap, &pos, clr_rule_names[m->rule]);
-	json_raw(j, cap, &pos, ",\"type\":\"settlement\"}}");
-	return pos + 1 < cap ? pos : 0;
+	json_raw(j, cap, &pos, ",\"type\":\"settlement\"}");
+	s->tx = (ledger_tx_spec){ s->id, l0->day != LONG_MIN ? l0->date : r->date,
+	                          s->memo, s->meta, s->p, n };
+	return pos + 1 < cap ? 0 : -1;
 }
 
 /* Appends text to the run's growable list buffer; -1 when out of memory. */
@@ -868,19 +860,17 @@ static int late_breaks(struct run *r, const struct match *m)
  */
 static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 {
-	char id[LG_ID_MAX];
+	struct settlement *s = r->settlement;
 	lg_error e2;
-	size_t len;
 	int replayed = 0, rc;
 
 	CLR_ASSERT(m->lines_n > 0 && m->items_n > 0);
-	len = build_settlement(r, m, id, sizeof id, fee_minor);
-	if (len == 0)
+	if (build_settlement(r, m, s, fee_minor) != 0)
 		return lg_error_set(r->err, LG_EDATA, "channel '%s': the settlement of "
 		                    "line %lld is too large for one transaction",
 		                    r->ch->name, r->lines[m->lines[0]].id);
 	lg_error_init(&e2);
-	rc = ledger_post_json(r->lg, r->json, len, &replayed, NULL, &e2);
+	rc = ledger_post_spec(r->lg, &s->tx, &replayed, NULL, &e2);
 	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
 		const struct line *l0 = &r->lines[m->lines[0]];
 		for (int i = 0; i < m->lines_n; i++)
@@ -901,8 +891,8 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 	 * and the journal disagree. */
 	if (replayed)
 		return lg_error_set(r->err, LG_EINTERNAL, "settlement '%s' is already in the "
-		                    "journal but its match is not recorded", id);
-	rc = insert_match_rows(r, m, id, &m->match_id);
+		                    "journal but its match is not recorded", s->id);
+	rc = insert_match_rows(r, m, s->id, &m->match_id);
 	if (!rc && m->rule != 4)
 		rc = late_breaks(r, m);
 	if (rc)
@@ -1519,7 +1509,7 @@ static void run_release(struct run *r)
 	map_release(&r->amounts);
 	free(r->items);
 	free(r->lines);
-	free(r->json);
+	free(r->settlement);
 	free(r->text);
 	clr_arena_release(&r->arena);
 }
@@ -1548,8 +1538,8 @@ static int run_load(struct run *r)
 	char *save = NULL;
 	int rc;
 
-	r->json = malloc(SETTLE_JSON_MAX);
-	if (!r->json)
+	r->settlement = malloc(sizeof *r->settlement);
+	if (!r->settlement)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
 	rc = r->ch->settle_to[0] ? account_exists(r, "settle_to", r->ch->settle_to) : 0;
 	if (!rc && r->ch->fee_account[0])
