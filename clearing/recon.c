@@ -109,7 +109,8 @@ struct run {
 	int pending;
 	clr_recon_stats *stats;
 	lg_error *err;
-	sqlite3_stmt *st_match, *st_mline, *st_mitem, *st_break;
+	struct clr_rows *rows;     /* match rows waiting to be written */
+	sqlite3_stmt *st_break;
 	char *text;                /* list text of a match being recorded */
 	size_t text_n, text_cap;
 	struct settlement *settlement; /* being built */
@@ -773,50 +774,49 @@ static int match_text(struct run *r, const struct match *m, int of_items)
 	return rc;
 }
 
-static int step_insert(struct run *r, sqlite3_stmt *st, long long a, long long b)
-{
-	int rc = LG_OK;
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = clr_sql_error(r->lg, r->err, "recording a match");
-	sqlite3_reset(st);
-	return rc;
-}
-
 static int insert_match_rows(struct run *r, const struct match *m,
                              const char *settlement_id, long long *match_id)
 {
-	sqlite3_stmt *st = r->st_match;
+	const char *fields[8];
+	char *lines_text;
 	int rc;
 
 	CLR_ASSERT(m->lines_n > 0 && m->items_n > 0);
-	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, clr_rule_names[m->rule], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, settlement_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, ledger_now(r->lg), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->user ? m->user : "clearbook", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, m->reason ? m->reason : "automatic", -1, SQLITE_STATIC);
 	if (match_text(r, m, 0) != 0)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-	sqlite3_bind_text(st, 7, r->text, -1, SQLITE_TRANSIENT);
-	if (match_text(r, m, 1) != 0)
+	/* The items' text goes into the same buffer: keep the lines' apart. */
+	lines_text = strdup(r->text);
+	if (!lines_text || match_text(r, m, 1) != 0) {
+		free(lines_text);
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-	sqlite3_bind_text(st, 8, r->text, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st) == SQLITE_DONE ? LG_OK
-	                                     : clr_sql_error(r->lg, r->err, "recording a match");
-	sqlite3_reset(st);
-	if (rc)
-		return rc;
-	*match_id = sqlite3_last_insert_rowid(ledger_sqlite(r->lg));
+	}
+	fields[0] = r->ch->name;
+	fields[1] = clr_rule_names[m->rule];
+	fields[2] = settlement_id;
+	fields[3] = ledger_now(r->lg);
+	fields[4] = m->user ? m->user : "clearbook";
+	fields[5] = m->reason ? m->reason : "automatic";
+	fields[6] = lines_text;
+	fields[7] = r->text;
+	rc = clr_rows_match(r->rows, fields, match_id, r->err);
+	free(lines_text);
 	for (int i = 0; i < m->lines_n && !rc; i++) {
 		const struct line *l = &r->lines[m->lines[i]];
-		rc = step_insert(r, r->st_mline, *match_id, l->id);
+		rc = clr_rows_line(r->rows, *match_id, l->id, r->err);
 		for (int c = l->first_child; c >= 0 && !rc; c = r->lines[c].next_sibling)
-			rc = step_insert(r, r->st_mline, *match_id, r->lines[c].id);
+			rc = clr_rows_line(r->rows, *match_id, r->lines[c].id, r->err);
 	}
 	for (int i = 0; i < m->items_n && !rc; i++)
-		rc = step_insert(r, r->st_mitem, *match_id, r->items[m->items[i]].seq);
+		rc = clr_rows_item(r->rows, *match_id, r->items[m->items[i]].seq, r->err);
+	return rc;
+}
+
+/* Writes the waiting match rows and commits what the run has done so far. */
+static int run_commit(struct run *r)
+{
+	int rc = clr_rows_flush(r->rows, r->err);
+	if (!rc)
+		rc = ledger_commit(r->lg, r->err);
 	return rc;
 }
 
@@ -906,7 +906,7 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 	r->stats->fees_minor += fee_minor;
 	if (++r->pending >= CLR_MATCHES_PER_COMMIT) {
 		r->pending = 0;
-		rc = ledger_commit(r->lg, r->err);
+		rc = run_commit(r);
 		if (!rc)
 			rc = ledger_begin(r->lg, r->err);
 	}
@@ -1500,9 +1500,7 @@ static int build_maps(struct run *r)
 
 static void run_release(struct run *r)
 {
-	sqlite3_finalize(r->st_match);
-	sqlite3_finalize(r->st_mline);
-	sqlite3_finalize(r->st_mitem);
+	clr_rows_free(r->rows);
 	sqlite3_finalize(r->st_break);
 	map_release(&r->refs);
 	map_release(&r->batches);
@@ -1564,16 +1562,7 @@ static int run_load(struct run *r)
 	if (!rc)
 		rc = build_maps(r);
 	if (!rc)
-		rc = clr_prepare(r->lg, "INSERT INTO clearing_matches(channel, rule,"
-		                 " settlement_id, created_at, user, reason, lines, items)"
-		                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &r->st_match,
-		                 r->err);
-	if (!rc)
-		rc = clr_prepare(r->lg, "INSERT INTO clearing_match_lines(match_id, line_id)"
-		                 " VALUES(?1, ?2)", &r->st_mline, r->err);
-	if (!rc)
-		rc = clr_prepare(r->lg, "INSERT INTO clearing_match_items(match_id, item_seq)"
-		                 " VALUES(?1, ?2)", &r->st_mitem, r->err);
+		rc = clr_rows_new(r->lg, &r->rows, r->err);
 	return rc;
 }
 
@@ -1631,7 +1620,7 @@ int clr_reconcile(ledger *lg, const clr_channel *ch, const char *date,
 	if (!rc)
 		rc = record_breaks(&r);
 	if (!rc)
-		rc = ledger_commit(lg, err);
+		rc = run_commit(&r);
 	else
 		ledger_rollback(lg);
 	run_release(&r);
@@ -1731,7 +1720,7 @@ int clr_match_manual(ledger *lg, const clr_channel *ch, const long long *line_id
 		*match_id_out = m.match_id;
 	}
 	if (!rc)
-		rc = ledger_commit(lg, err);
+		rc = run_commit(&r);
 	else
 		ledger_rollback(lg);
 	run_release(&r);
