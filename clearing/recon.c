@@ -109,6 +109,7 @@ struct run {
 	int pending;
 	clr_recon_stats *stats;
 	lg_error *err;
+	ledger_spec_group *group;  /* settlements' journal rows waiting */
 	struct clr_rows *rows;     /* match rows waiting to be written */
 	sqlite3_stmt *st_break;
 	char *text;                /* list text of a match being recorded */
@@ -256,12 +257,16 @@ static struct item *item_new(struct run *r)
 static int load_items(struct run *r, int acct)
 {
 	static const char sql[] =
+		/* '{}' is the canonical "no metadata": NULLIF spares the JSON
+		 * functions the rows that have none. */
 		"SELECT t.seq, t.id, t.kind, t.ref_seq, t.date, p.amount,"
-		" json_extract(t.meta, '$.order_id'), json_extract(t.meta, '$.payout_id'),"
-		" json_extract(t.meta, '$.reference'), json_extract(t.meta, '$.batch_id'),"
-		" json_extract(t.meta, '$.counterparty'),"
-		" json_extract(t.meta, '$.type') = 'settlement' AND"
-		"  json_extract(t.meta, '$.channel') = ?3,"
+		" json_extract(NULLIF(t.meta, '{}'), '$.order_id'),"
+		" json_extract(NULLIF(t.meta, '{}'), '$.payout_id'),"
+		" json_extract(NULLIF(t.meta, '{}'), '$.reference'),"
+		" json_extract(NULLIF(t.meta, '{}'), '$.batch_id'),"
+		" json_extract(NULLIF(t.meta, '{}'), '$.counterparty'),"
+		" json_extract(NULLIF(t.meta, '{}'), '$.type') = 'settlement' AND"
+		"  json_extract(NULLIF(t.meta, '{}'), '$.channel') = ?3,"
 		" (SELECT json_extract(o.meta, '$.type') = 'settlement' AND"
 		"   json_extract(o.meta, '$.channel') = ?3 FROM transactions o"
 		"   WHERE o.seq = t.ref_seq AND t.kind = 'reverse')"
@@ -811,10 +816,13 @@ static int insert_match_rows(struct run *r, const struct match *m,
 	return rc;
 }
 
-/* Writes the waiting match rows and commits what the run has done so far. */
+/* Writes the waiting settlements and match rows and commits what the run
+ * has done so far. */
 static int run_commit(struct run *r)
 {
-	int rc = clr_rows_flush(r->rows, r->err);
+	int rc = ledger_spec_group_flush(r->group, r->err);
+	if (!rc)
+		rc = clr_rows_flush(r->rows, r->err);
 	if (!rc)
 		rc = ledger_commit(r->lg, r->err);
 	return rc;
@@ -870,7 +878,7 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 		                    "line %lld is too large for one transaction",
 		                    r->ch->name, r->lines[m->lines[0]].id);
 	lg_error_init(&e2);
-	rc = ledger_post_spec(r->lg, &s->tx, &replayed, NULL, &e2);
+	rc = ledger_post_spec_grouped(r->group, &s->tx, &replayed, &e2);
 	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
 		const struct line *l0 = &r->lines[m->lines[0]];
 		for (int i = 0; i < m->lines_n; i++)
@@ -1501,6 +1509,7 @@ static int build_maps(struct run *r)
 static void run_release(struct run *r)
 {
 	clr_rows_free(r->rows);
+	ledger_spec_group_free(r->group);
 	sqlite3_finalize(r->st_break);
 	map_release(&r->refs);
 	map_release(&r->batches);
@@ -1563,6 +1572,8 @@ static int run_load(struct run *r)
 		rc = build_maps(r);
 	if (!rc)
 		rc = clr_rows_new(r->lg, &r->rows, r->err);
+	if (!rc)
+		rc = ledger_spec_group_new(r->lg, &r->group, r->err);
 	return rc;
 }
 

@@ -480,4 +480,23 @@ typedef struct ledger_tx_spec {
 int ledger_post_spec(ledger *lg, const ledger_tx_spec *spec, int *replayed,
                      long long *seq_out, lg_error *err);
 
+/*
+ * The same, with the journal rows of up to 16 new transactions written
+ * together by one multi-row INSERT (as `clearbook post` does), which costs
+ * SQLite a third less.  Rules, balances and the chain head apply at once,
+ * so a refusal (LG_EDATA/LG_ENOINPUT: nothing changed) or a replay
+ * (*replayed) is told here as ledger_post_spec tells it.  The one thing a
+ * waiting row learns late is that its id is already in the journal: the
+ * flush that meets it (ledger_spec_group_flush, or a later
+ * ledger_post_spec_grouped) returns LG_EINTERNAL naming the transaction,
+ * and the caller must roll back.  Call ledger_spec_group_flush before
+ * ledger_commit and before reading the journal.  The group borrows lg.
+ */
+typedef struct ledger_spec_group ledger_spec_group;
+int ledger_spec_group_new(ledger *lg, ledger_spec_group **out, lg_error *err);
+void ledger_spec_group_free(ledger_spec_group *q);
+int ledger_post_spec_grouped(ledger_spec_group *q, const ledger_tx_spec *spec,
+                             int *replayed, lg_error *err);
+int ledger_spec_group_flush(ledger_spec_group *q, lg_error *err);
+
 #endif

@@ -164,6 +164,35 @@ static int spec_postings(ledger *lg, const ledger_tx_spec *spec, struct lg_tx *t
 	return LG_OK;
 }
 
+/* Fills tx from spec: the checks the JSON reader makes on a record. */
+static int spec_to_tx(ledger *lg, const ledger_tx_spec *spec, struct lg_tx *tx,
+                      lg_error *err)
+{
+	int rc;
+
+	memset(tx, 0, offsetof(struct lg_tx, p));
+	rc = spec_header(spec, tx, err);
+	if (!rc)
+		rc = spec_meta(lg, spec, tx, err);
+	if (!rc)
+		rc = spec_postings(lg, spec, tx, err);
+	return rc;
+}
+
+static int seq_of_replay(ledger *lg, const char *id, long long *seq_out, lg_error *err)
+{
+	sqlite3_stmt *st = lg_stmt(lg, ST_TX_BY_ID);
+
+	if (!st)
+		return lg_sql_error(lg, err, "reading the journal");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	*seq_out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (*seq_out == 0)
+		return lg_sql_error(lg, err, "reading the journal");
+	return LG_OK;
+}
+
 int ledger_post_spec(ledger *lg, const ledger_tx_spec *spec, int *replayed,
                      long long *seq_out, lg_error *err)
 {
@@ -173,30 +202,125 @@ int ledger_post_spec(ledger *lg, const ledger_tx_spec *spec, int *replayed,
 	LG_ASSERT(lg->in_tx);
 	LG_ASSERT(spec != NULL);
 	*replayed = 0;
-	memset(&txbuf, 0, offsetof(struct lg_tx, p));
 	rc = lg_batch_trim(lg, err);
 	if (!rc)
-		rc = spec_header(spec, &txbuf, err);
-	if (!rc)
-		rc = spec_meta(lg, spec, &txbuf, err);
-	if (!rc)
-		rc = spec_postings(lg, spec, &txbuf, err);
+		rc = spec_to_tx(lg, spec, &txbuf, err);
 	if (!rc)
 		rc = lg_append(lg, &txbuf, replayed, err);
 	if (!rc && seq_out) {
 		/* A replay's seq is not the head's; ask the journal. */
-		if (*replayed) {
-			sqlite3_stmt *st = lg_stmt(lg, ST_TX_BY_ID);
-			if (!st)
-				return lg_sql_error(lg, err, "reading the journal");
-			sqlite3_bind_text(st, 1, txbuf.id, -1, SQLITE_STATIC);
-			*seq_out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-			sqlite3_reset(st);
-			if (*seq_out == 0)
-				return lg_sql_error(lg, err, "reading the journal");
-		} else {
+		if (*replayed)
+			rc = seq_of_replay(lg, txbuf.id, seq_out, err);
+		else
 			*seq_out = lg->head_seq;
-		}
 	}
 	return rc;
+}
+
+/* --- grouped ------------------------------------------------------------ */
+struct ledger_spec_group {
+	ledger *lg;
+	struct lg_group *g;
+	long count;                /* transactions handed to the group so far */
+	/* Ids of the waiting transactions, by count % LG_GROUP_TX_MAX (a group
+	 * holds at most that many consecutive ones). */
+	char id[LG_GROUP_TX_MAX][LG_ID_MAX + 1];
+	int late;                  /* a flush met a replay or a conflict */
+	lg_error late_err;
+};
+
+int ledger_spec_group_new(ledger *lg, ledger_spec_group **out, lg_error *err)
+{
+	ledger_spec_group *q = calloc(1, sizeof *q);
+	int rc;
+
+	*out = NULL;
+	if (!q)
+		return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	q->lg = lg;
+	rc = lg_group_new(lg, &q->g, err);
+	if (rc) {
+		free(q);
+		return rc;
+	}
+	lg_error_init(&q->late_err);
+	*out = q;
+	return LG_OK;
+}
+
+void ledger_spec_group_free(ledger_spec_group *q)
+{
+	if (!q)
+		return;
+	lg_group_free(q->g);
+	free(q);
+}
+
+/* A waiting transaction was not simply posted: the first such outcome is
+ * kept and the flush reports it. */
+static void late_outcome(void *ctx, long lineno, int rc, int replayed, lg_error *err)
+{
+	ledger_spec_group *q = ctx;
+	const char *id = q->id[lineno % LG_GROUP_TX_MAX];
+
+	if (q->late)
+		return;
+	q->late = 1;
+	if (rc == LG_OK && replayed)
+		lg_error_set(&q->late_err, LG_EINTERNAL, "transaction '%s' was already in "
+		             "the journal (found when its group was written)", id);
+	else
+		lg_error_set(&q->late_err, LG_EINTERNAL, "transaction '%s' was refused when "
+		             "its group was written: %s", id, err->msg);
+}
+
+int ledger_spec_group_flush(ledger_spec_group *q, lg_error *err)
+{
+	int rc = lg_group_flush(q->g, late_outcome, q, err);
+
+	if (!rc && q->late) {
+		*err = q->late_err;
+		rc = err->code;
+	}
+	q->late = 0;
+	return rc;
+}
+
+int ledger_post_spec_grouped(ledger_spec_group *q, const ledger_tx_spec *spec,
+                             int *replayed, lg_error *err)
+{
+	ledger *lg = q->lg;
+	struct lg_tx txbuf;
+	int rc = LG_OK;
+
+	LG_ASSERT(lg->in_tx);
+	LG_ASSERT(spec != NULL);
+	*replayed = 0;
+	/* The cache is about to be emptied: waiting rows point into it. */
+	if (lg->cache_n >= LG_CACHE_ACCOUNTS_MAX)
+		rc = ledger_spec_group_flush(q, err);
+	if (!rc)
+		rc = lg_batch_trim(lg, err);
+	if (rc)
+		return rc == LG_EDATA || rc == LG_ENOINPUT ? LG_EINTERNAL : rc;
+	rc = spec_to_tx(lg, spec, &txbuf, err);
+	if (rc)
+		return rc; /* nothing changed; what waits still waits */
+	if (lg_group_takes(q->g, &txbuf)) {
+		rc = lg_group_full(q->g, &txbuf) ? ledger_spec_group_flush(q, err) : LG_OK;
+		if (rc)
+			return rc == LG_EDATA || rc == LG_ENOINPUT ? LG_EINTERNAL : rc;
+		q->count++;
+		if (lg_group_add(q->g, &txbuf, q->count, err) == LG_OK) {
+			memcpy(q->id[q->count % LG_GROUP_TX_MAX], txbuf.id, strlen(txbuf.id) + 1);
+			return LG_OK;
+		}
+	}
+	/* Not for the group, or refused by its fast path: alone, after the
+	 * transactions before it, which tells a replay or conflict from a
+	 * refusal. */
+	rc = ledger_spec_group_flush(q, err);
+	if (rc)
+		return rc == LG_EDATA || rc == LG_ENOINPUT ? LG_EINTERNAL : rc;
+	return lg_append(lg, &txbuf, replayed, err);
 }
