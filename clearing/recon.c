@@ -680,11 +680,12 @@ static void json_str(char *buf, size_t cap, size_t *pos, const char *s)
 
 static void json_raw(char *buf, size_t cap, size_t *pos, const char *s)
 {
-	int n = snprintf(buf + *pos, cap - *pos, "%s", s);
-	if (n > 0)
-		*pos += (size_t)n;
-	if (*pos >= cap)
-		*pos = cap - 1;
+	size_t n = strlen(s);
+	if (*pos + n >= cap)
+		n = cap - 1 - *pos; /* cut short: the caller sees it full */
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	buf[*pos] = '\0';
 }
 
 struct match {

@@ -164,16 +164,38 @@ static int spec_postings(ledger *lg, const ledger_tx_spec *spec, struct lg_tx *t
 	return LG_OK;
 }
 
-/* Fills tx from spec: the checks the JSON reader makes on a record. */
+/* The canonical form of the last metadata text canonicalised: callers
+ * posting many transactions mostly repeat the same metadata (a night's
+ * settlements of one channel and rule), and parsing it again each time
+ * gives the same bytes. */
+struct meta_cache {
+	int valid;
+	char in[PS_META_TEXT_MAX + 1];
+	char out[LG_META_MAX + 1];
+};
+
+/* Fills tx from spec: the checks the JSON reader makes on a record.  With
+ * `cache`, tx->meta may point into it (valid until the next call). */
 static int spec_to_tx(ledger *lg, const ledger_tx_spec *spec, struct lg_tx *tx,
-                      lg_error *err)
+                      struct meta_cache *cache, lg_error *err)
 {
 	int rc;
 
 	memset(tx, 0, offsetof(struct lg_tx, p));
 	rc = spec_header(spec, tx, err);
-	if (!rc)
+	if (!rc && cache && cache->valid && spec->meta_json &&
+	    strcmp(cache->in, spec->meta_json) == 0) {
+		tx->meta = cache->out;
+	} else if (!rc) {
 		rc = spec_meta(lg, spec, tx, err);
+		if (!rc && cache && spec->meta_json &&
+		    strlen(spec->meta_json) <= PS_META_TEXT_MAX) {
+			memcpy(cache->in, spec->meta_json, strlen(spec->meta_json) + 1);
+			memcpy(cache->out, tx->meta, strlen(tx->meta) + 1);
+			cache->valid = 1;
+			tx->meta = cache->out;
+		}
+	}
 	if (!rc)
 		rc = spec_postings(lg, spec, tx, err);
 	return rc;
@@ -204,7 +226,7 @@ int ledger_post_spec(ledger *lg, const ledger_tx_spec *spec, int *replayed,
 	*replayed = 0;
 	rc = lg_batch_trim(lg, err);
 	if (!rc)
-		rc = spec_to_tx(lg, spec, &txbuf, err);
+		rc = spec_to_tx(lg, spec, &txbuf, NULL, err);
 	if (!rc)
 		rc = lg_append(lg, &txbuf, replayed, err);
 	if (!rc && seq_out) {
@@ -226,6 +248,7 @@ struct ledger_spec_group {
 	 * holds at most that many consecutive ones). */
 	char id[LG_GROUP_TX_MAX][LG_ID_MAX + 1];
 	int late;                  /* a flush met a replay or a conflict */
+	struct meta_cache meta;
 	lg_error late_err;
 };
 
@@ -303,7 +326,7 @@ int ledger_post_spec_grouped(ledger_spec_group *q, const ledger_tx_spec *spec,
 		rc = lg_batch_trim(lg, err);
 	if (rc)
 		return rc == LG_EDATA || rc == LG_ENOINPUT ? LG_EINTERNAL : rc;
-	rc = spec_to_tx(lg, spec, &txbuf, err);
+	rc = spec_to_tx(lg, spec, &txbuf, &q->meta, err);
 	if (rc)
 		return rc; /* nothing changed; what waits still waits */
 	if (lg_group_takes(q->g, &txbuf)) {
