@@ -97,6 +97,11 @@ struct map {
 	size_t n, cap;
 };
 
+struct idx_list {
+	int *v;
+	int n, cap;
+};
+
 struct run {
 	ledger *lg;
 	const clr_channel *ch;
@@ -120,6 +125,7 @@ struct run {
 	struct clr_rows *rows;     /* match rows waiting to be written */
 	sqlite3_stmt *st_break;
 	char *text;                /* list text of a match being recorded */
+	struct idx_list members;   /* scratch of match_text */
 	size_t text_n, text_cap;
 	struct settlement *settlement; /* being built */
 };
@@ -292,19 +298,19 @@ static struct item *item_new(struct run *r)
 static int load_items(struct run *r, int acct)
 {
 	static const char sql[] =
-		/* '{}' is the canonical "no metadata": NULLIF spares the JSON
-		 * functions the rows that have none. */
+		/* '{}' is the canonical "no metadata": the CASEs spare the JSON
+		 * functions (and reversals' lookups) the rows that need none. */
 		"SELECT t.seq, t.id, t.kind, t.ref_seq, t.date, p.amount,"
-		" json_extract(NULLIF(t.meta, '{}'), '$.order_id'),"
-		" json_extract(NULLIF(t.meta, '{}'), '$.payout_id'),"
-		" json_extract(NULLIF(t.meta, '{}'), '$.reference'),"
-		" json_extract(NULLIF(t.meta, '{}'), '$.batch_id'),"
-		" json_extract(NULLIF(t.meta, '{}'), '$.counterparty'),"
-		" json_extract(NULLIF(t.meta, '{}'), '$.type') = 'settlement' AND"
-		"  json_extract(NULLIF(t.meta, '{}'), '$.channel') = ?3,"
-		" (SELECT json_extract(o.meta, '$.type') = 'settlement' AND"
-		"   json_extract(o.meta, '$.channel') = ?3 FROM transactions o"
-		"   WHERE o.seq = t.ref_seq AND t.kind = 'reverse')"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.order_id') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.payout_id') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.reference') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.batch_id') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.counterparty') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.type') = 'settlement'"
+		"  AND json_extract(t.meta, '$.channel') = ?3 END,"
+		" CASE WHEN t.kind = 'reverse' THEN (SELECT json_extract(o.meta, '$.type')"
+		"  = 'settlement' AND json_extract(o.meta, '$.channel') = ?3"
+		"  FROM transactions o WHERE o.seq = t.ref_seq) END"
 		" FROM accounts a JOIN postings p ON p.account_id = a.id"
 		" JOIN transactions t ON t.seq = p.tx_seq"
 		" WHERE a.code = ?1 AND t.date <= ?2"
@@ -634,10 +640,6 @@ static int fee_ok(const struct run *r, const struct acct *a, amount_minor_t item
 	return abs_minor(diff - expected) <= a->tolerance_minor;
 }
 
-struct idx_list {
-	int *v;
-	int n, cap;
-};
 
 static int list_push(struct idx_list *s, int v)
 {
@@ -795,34 +797,34 @@ static int cmp_int(const void *a, const void *b)
  * order, comma separated, into r->text. */
 static int match_text(struct run *r, const struct match *m, int of_items)
 {
-	struct idx_list v = { 0 };
+	struct idx_list *v = &r->members; /* kept between calls: no malloc each */
 	int rc = 0;
 
 	r->text_n = 0;
+	v->n = 0;
 	if (list_text(r, "") != 0)
 		return -1;
 	for (int i = 0; i < (of_items ? m->items_n : m->lines_n) && !rc; i++) {
 		if (of_items) {
-			rc = list_push(&v, m->items[i]);
+			rc = list_push(v, m->items[i]);
 			continue;
 		}
-		rc = list_push(&v, m->lines[i]);
+		rc = list_push(v, m->lines[i]);
 		for (int c = r->lines[m->lines[i]].first_child; c >= 0 && !rc;
 		     c = r->lines[c].next_sibling)
-			rc = list_push(&v, c);
+			rc = list_push(v, c);
 	}
-	if (v.n > 1)
-		qsort(v.v, (size_t)v.n, sizeof *v.v, cmp_int);
-	for (int i = 0; i < v.n && !rc; i++) {
+	if (v->n > 1)
+		qsort(v->v, (size_t)v->n, sizeof *v->v, cmp_int);
+	for (int i = 0; i < v->n && !rc; i++) {
 		char id[24];
 		if (of_items)
-			rc = list_text(r, r->items[v.v[i]].tx_id);
+			rc = list_text(r, r->items[v->v[i]].tx_id);
 		else {
-			snprintf(id, sizeof id, "%lld", r->lines[v.v[i]].id);
+			snprintf(id, sizeof id, "%lld", r->lines[v->v[i]].id);
 			rc = list_text(r, id);
 		}
 	}
-	free(v.v);
 	return rc;
 }
 
@@ -1565,6 +1567,7 @@ static void run_release(struct run *r)
 	free(r->lines);
 	free(r->settlement);
 	free(r->text);
+	free(r->members.v);
 	clr_arena_release(&r->arena);
 }
 
