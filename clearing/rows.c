@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROWS_MATCHES_PER_INSERT 16 /* 9 parameters each */
-#define ROWS_PAIRS_PER_INSERT 64   /* 2 parameters each */
+#define ROWS_MATCHES_PER_INSERT 64 /* 9 parameters each */
+#define ROWS_PAIRS_PER_INSERT 256  /* 2 parameters each */
 #define ROWS_TEXT_MAX (256u << 20) /* bytes of text waiting (a bound, never near) */
 #define ROWS_MATCH_COLS 9
 
