@@ -128,6 +128,7 @@ struct run {
 	struct idx_list members;   /* scratch of match_text */
 	size_t text_n, text_cap;
 	struct settlement *settlement; /* being built */
+	char memo[5][160];         /* a settlement's memo, by rule */
 };
 
 /* --- hashing ------------------------------------------------------------ */
@@ -704,11 +705,66 @@ struct match {
  * text it borrows. */
 struct settlement {
 	char id[LG_ID_MAX];
-	char memo[160];
 	char meta[SETTLE_META_MAX];
+	int meta_ok, meta_rule;    /* what meta was built for (settlement_meta) */
+	const char *meta_batch, *meta_date;
 	ledger_posting_spec p[2 + ACCTS_MAX];
 	ledger_tx_spec tx;
 };
+
+/* Builds the settlement transaction of a match into *s; 0, or -1 when its
+ * metadata does not fit. */
+/* Decimal digits of v >= 0 into out (NUL-terminated); their count. */
+static size_t fmt_id(long long v, char out[24])
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+
+	CLR_ASSERT(v >= 0);
+	do {
+		tmp[n++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v);
+	while (n)
+		out[k++] = tmp[--n];
+	out[k] = '\0';
+	return k;
+}
+
+/* The settlement's metadata, rebuilt only when what it says changes (a
+ * night's settlements mostly share their batch text and rule). */
+static int settlement_meta(struct run *r, const struct match *m, const struct line *l0,
+                           struct settlement *s)
+{
+	const char *date = l0->date ? l0->date : r->date;
+	char batch[LG_ID_MAX];
+	size_t pos = 0, cap = sizeof s->meta;
+	char *j = s->meta;
+
+	if (s->meta_ok && s->meta_rule == m->rule && s->meta_batch == l0->batch_id &&
+	    (l0->batch_id || s->meta_date == date))
+		return 0;
+	s->meta_ok = 0;
+	if (l0->batch_id)
+		snprintf(batch, sizeof batch, "%s", l0->batch_id);
+	else
+		snprintf(batch, sizeof batch, "%s:%s", r->ch->name, date);
+	/* Keys in canonical (sorted) order, as the journal keeps them. */
+	json_raw(j, cap, &pos, "{\"batch_id\":");
+	json_str(j, cap, &pos, batch);
+	json_raw(j, cap, &pos, ",\"channel\":");
+	json_str(j, cap, &pos, r->ch->name);
+	json_raw(j, cap, &pos, ",\"rule\":");
+	json_str(j, cap, &pos, clr_rule_names[m->rule]);
+	json_raw(j, cap, &pos, ",\"type\":\"settlement\"}");
+	if (pos + 1 >= cap)
+		return -1;
+	s->meta_ok = 1;
+	s->meta_rule = m->rule;
+	s->meta_batch = l0->batch_id;
+	s->meta_date = date;
+	return 0;
+}
 
 /* Builds the settlement transaction of a match into *s; 0, or -1 when its
  * metadata does not fit. */
@@ -718,25 +774,27 @@ static int build_settlement(struct run *r, const struct match *m, struct settlem
 	const struct line *l0 = &r->lines[m->lines[0]];
 	const char *settle_to = r->ch->settle_to[0] ? r->ch->settle_to : l0->account;
 	amount_minor_t lines_minor = 0;
-	char batch[LG_ID_MAX];
-	size_t pos = 0, cap = sizeof s->meta;
-	char *j = s->meta;
 	int n = 0;
 
-	if (l0->rematch > 0)
+	if (l0->rematch > 0) {
 		snprintf(s->id, sizeof s->id, "settle:%s:L%lld.%d", r->ch->name, l0->id,
 		         l0->rematch + 1);
-	else
-		snprintf(s->id, sizeof s->id, "settle:%s:L%lld", r->ch->name, l0->id);
+	} else {
+		/* "settle:CHANNEL:L" + the line id, without snprintf per match. */
+		size_t k = strlen(r->ch->name) + 9;
+		char digits[24];
+		size_t dn = fmt_id(l0->id, digits);
+		if (k + dn < sizeof s->id) {
+			memcpy(s->id, "settle:", 7);
+			memcpy(s->id + 7, r->ch->name, k - 9);
+			memcpy(s->id + k - 2, ":L", 2);
+			memcpy(s->id + k, digits, dn + 1);
+		} else {
+			snprintf(s->id, sizeof s->id, "settle:%s:L%lld", r->ch->name, l0->id);
+		}
+	}
 	for (int i = 0; i < m->lines_n; i++)
 		lines_minor += r->lines[m->lines[i]].amount_minor;
-	if (l0->batch_id)
-		snprintf(batch, sizeof batch, "%s", l0->batch_id);
-	else
-		snprintf(batch, sizeof batch, "%s:%s", r->ch->name,
-		         l0->date ? l0->date : r->date);
-	snprintf(s->memo, sizeof s->memo, "%s settlement (%s)", r->ch->name,
-	         clr_rule_names[m->rule]);
 	s->p[n++] = (ledger_posting_spec){ settle_to, lines_minor };
 	if (fee_minor != 0)
 		s->p[n++] = (ledger_posting_spec){ r->ch->fee_account, fee_minor };
@@ -752,17 +810,9 @@ static int build_settlement(struct run *r, const struct match *m, struct settlem
 			s->p[n++] = (ledger_posting_spec){ r->accts[a].code, -sum };
 	}
 	CLR_ASSERT(n >= 2 && n <= (int)(sizeof s->p / sizeof *s->p));
-	/* Keys in canonical (sorted) order, as the journal keeps them. */
-	json_raw(j, cap, &pos, "{\"batch_id\":");
-	json_str(j, cap, &pos, batch);
-	json_raw(j, cap, &pos, ",\"channel\":");
-	json_str(j, cap, &pos, r->ch->name);
-	json_raw(j, cap, &pos, ",\"rule\":");
-	json_str(j, cap, &pos, clr_rule_names[m->rule]);
-	json_raw(j, cap, &pos, ",\"type\":\"settlement\"}");
 	s->tx = (ledger_tx_spec){ s->id, l0->day != LONG_MIN ? l0->date : r->date,
-	                          s->memo, s->meta, s->p, n };
-	return pos + 1 < cap ? 0 : -1;
+	                          r->memo[m->rule], s->meta, s->p, n };
+	return settlement_meta(r, m, l0, s);
 }
 
 /* Appends text to the run's growable list buffer; -1 when out of memory. */
@@ -821,7 +871,7 @@ static int match_text(struct run *r, const struct match *m, int of_items)
 		if (of_items)
 			rc = list_text(r, r->items[v->v[i]].tx_id);
 		else {
-			snprintf(id, sizeof id, "%lld", r->lines[v->v[i]].id);
+			fmt_id(r->lines[v->v[i]].id, id);
 			rc = list_text(r, id);
 		}
 	}
@@ -1595,9 +1645,12 @@ static int run_load(struct run *r)
 	char *save = NULL;
 	int rc;
 
-	r->settlement = malloc(sizeof *r->settlement);
+	r->settlement = calloc(1, sizeof *r->settlement);
 	if (!r->settlement)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	for (int k = 0; k < 5; k++)
+		snprintf(r->memo[k], sizeof r->memo[k], "%s settlement (%s)", r->ch->name,
+		         clr_rule_names[k]);
 	rc = r->ch->settle_to[0] ? account_exists(r, "settle_to", r->ch->settle_to) : 0;
 	if (!rc && r->ch->fee_account[0])
 		rc = account_exists(r, "fee", r->ch->fee_account);
