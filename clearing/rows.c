@@ -45,10 +45,11 @@ struct clr_rows {
 
 static int rows_prepare(struct clr_rows *w, lg_error *err)
 {
-	static const char *const head[3] = {
+	static const char matches_head[] =
 		"INSERT INTO clearing_matches(id, channel, rule, settlement_id, created_at,"
-		" user, reason, lines, items) VALUES",
-		"INSERT INTO clearing_match_lines(match_id, line_id) VALUES",
+		" user, reason, lines, items) VALUES";
+	static const char *const head[3] = {
+		matches_head, "INSERT INTO clearing_match_lines(match_id, line_id) VALUES",
 		"INSERT INTO clearing_match_items(match_id, item_seq) VALUES"
 	};
 	sqlite3_stmt **st[3] = { w->st_match, w->st_line, w->st_item };
