@@ -936,7 +936,7 @@ static int insert_match_rows(struct run *r, const struct match *m,
  * has done so far. */
 static int run_commit(struct run *r)
 {
-	int rc = ledger_spec_group_flush(r->group, r->err);
+	int rc = r->group ? ledger_spec_group_flush(r->group, r->err) : LG_OK;
 	if (!rc)
 		rc = clr_rows_flush(r->rows, r->err);
 	if (!rc)
@@ -994,7 +994,10 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 		                    "line %lld is too large for one transaction",
 		                    r->ch->name, r->lines[m->lines[0]].id);
 	lg_error_init(&e2);
-	rc = ledger_post_spec_grouped(r->group, &s->tx, &replayed, &e2);
+	if (r->group)
+		rc = ledger_post_spec_grouped(r->group, &s->tx, &replayed, &e2);
+	else
+		rc = ledger_post_spec(r->lg, &s->tx, &replayed, NULL, &e2);
 	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
 		const struct line *l0 = &r->lines[m->lines[0]];
 		for (int i = 0; i < m->lines_n; i++)
@@ -1657,8 +1660,45 @@ static int account_exists(struct run *r, const char *what, const char *code)
 	return rc;
 }
 
+/*
+ * How many transactions under this channel's settlement ids
+ * ("settle:CHANNEL:...") are neither a settlement of its matches nor the
+ * reversal of an unmatch: one posted by hand, say.  Grouped posting learns
+ * of such an id only when the group is written, too late to make the match
+ * a settlement-refused break; so with any, settlements are posted one by
+ * one.  (A channel whose name extends this one's with ':' counts here too:
+ * the slow path is the safe one.)
+ */
+static int settle_ids_foreign(struct run *r, long long *foreign)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM transactions WHERE id >= ?1 AND id < ?2)"
+		" - (SELECT count(*) FROM clearing_matches WHERE channel = ?3)"
+		" - (SELECT count(*) FROM clearing_unmatches u JOIN clearing_matches m"
+		"    ON m.id = u.match_id WHERE m.channel = ?3)";
+	char lo[LG_ID_MAX], hi[LG_ID_MAX];
+	sqlite3_stmt *st;
+	int rc = clr_prepare(r->lg, sql, &st, r->err);
+
+	*foreign = 1;
+	if (rc)
+		return rc;
+	snprintf(lo, sizeof lo, "settle:%s:", r->ch->name);
+	snprintf(hi, sizeof hi, "settle:%s;", r->ch->name); /* ';' follows ':' */
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->ch->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*foreign = sqlite3_column_int64(st, 0);
+	else
+		rc = clr_sql_error(r->lg, r->err, "reading settlement ids");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int run_load(struct run *r)
 {
+	long long foreign = 1;
 	char list[sizeof r->ch->clearing];
 	char *save = NULL;
 	int rc;
@@ -1694,6 +1734,8 @@ static int run_load(struct run *r)
 	if (!rc)
 		rc = clr_rows_new(r->lg, &r->rows, r->err);
 	if (!rc)
+		rc = settle_ids_foreign(r, &foreign);
+	if (!rc && foreign == 0)
 		rc = ledger_spec_group_new(r->lg, &r->group, r->err);
 	return rc;
 }

@@ -1,10 +1,10 @@
 #!/bin/sh
 # reconcile_grouped.sh - settlements reach the ledger in groups (their
 # journal rows and the match rows written many to an INSERT before each
-# commit): a night of 40 matches gives the journal and match rows one by one
-# posting would, and a settlement id already in the journal (posted by hand
-# under a settle: id), found only when its group is written, stops the run
-# naming it, with nothing of the run kept.
+# commit): a night of 40 matches gives the ids, match rows and chain that
+# one-by-one posting gives; and a transaction posted by hand under a
+# settlement's id still makes that match a settlement-refused break (the
+# run then posts one by one, since a group would learn of the clash late).
 set -eu
 T=reconcile_grouped
 . "$ROOT/tests/e2e/lib/common.sh"
@@ -32,16 +32,18 @@ printf '[channel card]\nwindow_days = 1\nsettle_days = 1\n' >night.ini
 cp clearbook.db before.db
 
 # A hand-posted transaction under the id the 17th line's settlement will
-# take (the second group of sixteen): a conflict only the journal can tell.
+# take (in the second group of sixteen): grouped posting would learn of it
+# only when that group is written, so the run posts one by one and the
+# match becomes a settlement-refused break, as it always did.
 printf '{"id":"settle:card:L17","date":"2026-11-24","postings":[{"account":"assets:bank:cny","amount":"1.00"},{"account":"income:sales","amount":"-1.00"}]}\n' >clash.jsonl
 expect_exit 0 post clash.jsonl
-snap clash
-expect_exit 70 reconcile --channel card --date 2026-11-25 --config night.ini
-err_has "settle:card:L17" "the clashing settlement id"
-unchanged clash "a reconciliation stopped by a clashing settlement id"
-rows=$(sqlite3 clearbook.db "SELECT count(*) FROM clearing_matches")
-[ "$rows" = 0 ] || fail "$rows match row(s) kept after the run stopped"
-verify_ok 41
+expect_exit 0 reconcile --channel card --date 2026-11-25 --config night.ini
+out_has "39 match(es): reference 39" "the other 39 match"
+out_has "1 other" "the refused settlement's break"
+expect_exit 0 breaks list --date 2026-11-25 --format csv
+tr -d '\r' <out | grep 'settlement-refused' | grep -q 'settle:card:L17' ||
+	fail "no settlement-refused break naming settle:card:L17: $(cat out)"
+verify_ok 80
 
 # Without the clash, all 40 match, each by reference, with ids 1..40 in
 # line order and one line and one item row each.
