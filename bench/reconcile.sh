@@ -10,11 +10,14 @@
 # only (5%), one line per batch of three payments naming the batch (3% of the
 # payments), and 2% of the payments never settle while as many lines name
 # nothing we know (breaks, each costing a bounded subset search).
+#
+# CLEARBOOK=BINARY times another build (say, main's) on the same world, so
+# that a change is measured against its baseline in the same run.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${BENCH_RECON_N:-${SCALE:-1000000}}
 dir=${BENCH_DIR:-$root/out/bench}
-cb=$root/bin/clearbook
+cb=${CLEARBOOK:-$root/bin/clearbook}
 . "$root/bench/lib.sh"
 export CLEARBOOK_NOW=2026-11-25T02:00:00Z
 export CLEARBOOK_DB="$dir/recon.db"

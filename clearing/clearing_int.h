@@ -58,4 +58,21 @@ int clr_reverse_once(ledger *lg, const char *id, const char *reason,
 int clr_step_event(ledger *lg, long long run_id, const char *step,
                    const char *event, const char *detail, lg_error *err);
 
+/* rows.c: a run's match rows, written by multi-row INSERTs.  Ids are
+ * given in order from one past the table's largest; rows wait until
+ * clr_rows_flush, which the owner calls before committing (and which
+ * empties the wait on an error too: the owner then rolls back). */
+struct clr_rows;
+int clr_rows_new(ledger *lg, struct clr_rows **out, lg_error *err);
+void clr_rows_free(struct clr_rows *w);
+/* A clearing_matches row: channel, rule, settlement_id, created_at, user,
+ * reason, lines, items (copied); its id into *match_id_out. */
+int clr_rows_match(struct clr_rows *w, const char *const fields[8],
+                   long long *match_id_out, lg_error *err);
+int clr_rows_line(struct clr_rows *w, long long match_id, long long line_id,
+                  lg_error *err);
+int clr_rows_item(struct clr_rows *w, long long match_id, long long item_seq,
+                  lg_error *err);
+int clr_rows_flush(struct clr_rows *w, lg_error *err);
+
 #endif

@@ -26,7 +26,7 @@ const char *const clr_rule_names[5] = { "reference", "amount", "one-to-many",
 #define ACCTS_MAX 8            /* clearing accounts of one channel */
 #define ITEM_REFS 3            /* meta references kept per item */
 #define LINE_KEYS 4            /* reference fields of a statement line */
-#define SETTLE_JSON_MAX (LG_LINE_MAX / 2)
+#define SETTLE_META_MAX 1024  /* bytes of a settlement's metadata */
 #define MATCH_MEMBERS_MAX LG_POSTINGS_MAX /* lines or items in one match */
 
 /* ST_HUGE: an amount beyond amount_abs_max() (10^29 minor units, more
@@ -80,6 +80,10 @@ struct acct {
 	amount_minor_t tolerance_minor;
 };
 
+/* Columns dup_repeated keeps the last value of. */
+enum { LAST_ITEM_DATE, LAST_LINE_ACCOUNT, LAST_LINE_BOOKED, LAST_LINE_VALUE,
+       LAST_LINE_ASSET, LAST_SLOTS };
+
 struct map_ent {
 	unsigned hash;
 	int idx;
@@ -91,6 +95,11 @@ struct map {
 	size_t mask;
 	struct map_ent *ents;
 	size_t n, cap;
+};
+
+struct idx_list {
+	int *v;
+	int n, cap;
 };
 
 struct run {
@@ -106,13 +115,23 @@ struct run {
 	struct acct accts[ACCTS_MAX];
 	int accts_n;
 	struct map refs, batches, amounts;
+	const char *last[LAST_SLOTS];  /* see dup_repeated */
+	const char *last_day_date;     /* see day_of */
+	long last_day;
 	int pending;
 	clr_recon_stats *stats;
 	lg_error *err;
-	sqlite3_stmt *st_match, *st_mline, *st_mitem, *st_break;
+	ledger_spec_group *group;  /* settlements' journal rows waiting */
+	struct clr_rows *rows;     /* match rows waiting to be written */
+	sqlite3_stmt *st_break;
+	sqlite3_stmt *st_scale;        /* an asset's scale (read_line_row) */
+	const char *scale_asset;       /* the asset scale_of_asset is of */
+	int scale_of_asset;
 	char *text;                /* list text of a match being recorded */
+	struct idx_list members;   /* scratch of match_text */
 	size_t text_n, text_cap;
-	char *json;                /* settlement being built */
+	struct settlement *settlement; /* being built */
+	char memo[5][160];         /* a settlement's memo, by rule */
 };
 
 /* --- hashing ------------------------------------------------------------ */
@@ -203,6 +222,34 @@ static const char *dup_col(struct run *r, sqlite3_stmt *st, int col)
 	                         (size_t)sqlite3_column_bytes(st, col));
 }
 
+/* As dup_col, for a column whose value mostly repeats from row to row (a
+ * date, an account, an asset): the copy of the last different value is
+ * shared, which spares a million rows a million copies.  `slot` names the
+ * column's last value in r->last. */
+static const char *dup_repeated(struct run *r, sqlite3_stmt *st, int col, int slot)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	const char **last = &r->last[slot];
+	if (!t || !t[0])
+		return NULL;
+	if (!*last || strcmp(*last, t) != 0)
+		*last = clr_arena_strndup(&r->arena, t, (size_t)sqlite3_column_bytes(st, col));
+	return *last;
+}
+
+/* ledger_day_number of a string dup_repeated returned, computed once per
+ * distinct value. */
+static long day_of(struct run *r, const char *date)
+{
+	if (!date)
+		return LONG_MIN;
+	if (date != r->last_day_date) {
+		r->last_day_date = date;
+		r->last_day = ledger_day_number(date);
+	}
+	return r->last_day;
+}
+
 static int load_account(struct run *r, const char *code)
 {
 	static const char sql[] =
@@ -255,15 +302,19 @@ static struct item *item_new(struct run *r)
 static int load_items(struct run *r, int acct)
 {
 	static const char sql[] =
+		/* '{}' is the canonical "no metadata": the CASEs spare the JSON
+		 * functions (and reversals' lookups) the rows that need none. */
 		"SELECT t.seq, t.id, t.kind, t.ref_seq, t.date, p.amount,"
-		" json_extract(t.meta, '$.order_id'), json_extract(t.meta, '$.payout_id'),"
-		" json_extract(t.meta, '$.reference'), json_extract(t.meta, '$.batch_id'),"
-		" json_extract(t.meta, '$.counterparty'),"
-		" json_extract(t.meta, '$.type') = 'settlement' AND"
-		"  json_extract(t.meta, '$.channel') = ?3,"
-		" (SELECT json_extract(o.meta, '$.type') = 'settlement' AND"
-		"   json_extract(o.meta, '$.channel') = ?3 FROM transactions o"
-		"   WHERE o.seq = t.ref_seq AND t.kind = 'reverse')"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.order_id') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.payout_id') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.reference') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.batch_id') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.counterparty') END,"
+		" CASE WHEN t.meta <> '{}' THEN json_extract(t.meta, '$.type') = 'settlement'"
+		"  AND json_extract(t.meta, '$.channel') = ?3 END,"
+		" CASE WHEN t.kind = 'reverse' THEN (SELECT json_extract(o.meta, '$.type')"
+		"  = 'settlement' AND json_extract(o.meta, '$.channel') = ?3"
+		"  FROM transactions o WHERE o.seq = t.ref_seq) END"
 		" FROM accounts a JOIN postings p ON p.account_id = a.id"
 		" JOIN transactions t ON t.seq = p.tx_seq"
 		" WHERE a.code = ?1 AND t.date <= ?2"
@@ -296,13 +347,13 @@ static int load_items(struct run *r, int acct)
 		it->is_reverse = strcmp((const char *)sqlite3_column_text(st, 2),
 		                        "reverse") == 0;
 		it->ref_seq = sqlite3_column_int64(st, 3);
-		it->date = dup_col(r, st, 4);
+		it->date = dup_repeated(r, st, 4, LAST_ITEM_DATE);
 		it->amount_minor = amount_decode(sqlite3_column_blob(st, 5));
 		for (int k = 0; k < ITEM_REFS; k++)
 			it->ref[k] = dup_col(r, st, 6 + k);
 		it->batch_id = dup_col(r, st, 9);
 		it->counterparty = dup_col(r, st, 10);
-		it->day = ledger_day_number(it->date);
+		it->day = day_of(r, it->date);
 		it->acct = acct;
 		it->state = is_huge(it->amount_minor) ? ST_HUGE : ST_OPEN;
 		if (!it->tx_id || !it->date) {
@@ -374,6 +425,14 @@ static int cmp_item_seq_sort(const void *a, const void *b)
 	return (x->acct > y->acct) - (x->acct < y->acct);
 }
 
+static int items_sorted(const struct run *r)
+{
+	for (int i = 1; i < r->items_n; i++)
+		if (cmp_item_seq_sort(&r->items[i - 1], &r->items[i]) > 0)
+			return 0;
+	return 1;
+}
+
 /* Marks matched items, and cancels a reversal with the open item it
  * reverses (a payment reversed before it settled is nothing to settle). */
 static int mark_items(struct run *r)
@@ -385,8 +444,11 @@ static int mark_items(struct run *r)
 	long long *ids;
 	int n, rc;
 
-	/* Items come per account in seq order; merge them into one order. */
-	qsort(r->items, (size_t)r->items_n, sizeof *r->items, cmp_item_seq_sort);
+	/* Items come per account in seq order; merge them into one order (with
+	 * one account they are in it already, and sorting a million items of
+	 * a hundred bytes was a tenth of the loading). */
+	if (!items_sorted(r))
+		qsort(r->items, (size_t)r->items_n, sizeof *r->items, cmp_item_seq_sort);
 	rc = load_ids(r, sql, &ids, &n);
 	if (rc)
 		return rc;
@@ -440,30 +502,41 @@ static int count_id(const long long *ids, int n, long long id)
 static int read_line_row(struct run *r, sqlite3_stmt *st, struct line *l)
 {
 	const char *status;
+	int step;
 
 	memset(l, 0, sizeof *l);
 	l->id = sqlite3_column_int64(st, 0);
 	l->parent_id = sqlite3_column_int64(st, 1);
 	l->is_batch = sqlite3_column_int(st, 2);
 	l->first_child = l->next_sibling = l->ref_item = -1;
-	l->account = dup_col(r, st, 3);
-	l->date = dup_col(r, st, 4);
+	l->account = dup_repeated(r, st, 3, LAST_LINE_ACCOUNT);
+	l->date = dup_repeated(r, st, 4, LAST_LINE_BOOKED);
 	if (!l->date)
-		l->date = dup_col(r, st, 5);
+		l->date = dup_repeated(r, st, 5, LAST_LINE_VALUE);
 	if (sqlite3_column_bytes(st, 6) != AMOUNT_BLOB_BYTES)
 		return lg_error_set(r->err, LG_EINTERNAL, "statement line %lld: amount is "
 		                    "not 16 bytes", l->id);
 	l->amount_minor = amount_decode(sqlite3_column_blob(st, 6));
-	l->asset = dup_col(r, st, 7);
-	l->scale = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1
-	                                                     : sqlite3_column_int(st, 8);
+	l->asset = dup_repeated(r, st, 7, LAST_LINE_ASSET);
+	if (l->asset && l->asset != r->scale_asset) {
+		/* Asked once per run of lines in the same asset, not joined per
+		 * line: the join was a seventh of reading a million lines. */
+		sqlite3_bind_text(r->st_scale, 1, l->asset, -1, SQLITE_STATIC);
+		step = sqlite3_step(r->st_scale);
+		r->scale_of_asset = step == SQLITE_ROW ? sqlite3_column_int(r->st_scale, 0) : -1;
+		sqlite3_reset(r->st_scale);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			return clr_sql_error(r->lg, r->err, "reading assets");
+		r->scale_asset = l->asset;
+	}
+	l->scale = l->asset ? r->scale_of_asset : -1;
 	for (int k = 0; k < LINE_KEYS; k++)
 		l->key[k] = dup_col(r, st, 9 + k);
 	l->counterparty = dup_col(r, st, 13);
 	l->batch_id = dup_col(r, st, 14);
 	l->remittance = dup_col(r, st, 15);
 	status = (const char *)sqlite3_column_text(st, 16);
-	l->day = ledger_day_number(l->date);
+	l->day = day_of(r, l->date);
 	l->state = ST_OPEN;
 	/* Pending and information-only entries are not money that moved; a
 	 * zero line (a neutral row kept for audit) settles nothing. */
@@ -479,10 +552,10 @@ static int load_lines(struct run *r)
 {
 	static const char sql[] =
 		"SELECT l.id, COALESCE(l.parent_id, 0), l.is_batch, l.account,"
-		" l.booking_date, l.value_date, l.amount, l.asset, s.scale,"
+		" l.booking_date, l.value_date, l.amount, l.asset, NULL,"
 		" l.end_to_end_id, l.instruction_id, l.provider_ref, l.entry_ref,"
 		" l.counterparty_name, l.batch_id, l.remittance, l.status"
-		" FROM statement_lines l LEFT JOIN assets s ON s.code = l.asset"
+		" FROM statement_lines l"
 		" WHERE l.channel = ?1 AND COALESCE(l.booking_date, l.value_date, '') <= ?2"
 		" ORDER BY l.id";
 	static const char active_sql[] =
@@ -501,6 +574,9 @@ static int load_lines(struct run *r)
 		rc = load_ids(r, all_sql, &all, &all_n);
 	if (!rc)
 		rc = clr_prepare(r->lg, sql, &st, r->err);
+	if (!rc)
+		rc = clr_prepare(r->lg, "SELECT scale FROM assets WHERE code = ?1",
+		                 &r->st_scale, r->err);
 	if (rc)
 		goto out;
 	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
@@ -582,10 +658,6 @@ static int fee_ok(const struct run *r, const struct acct *a, amount_minor_t item
 	return abs_minor(diff - expected) <= a->tolerance_minor;
 }
 
-struct idx_list {
-	int *v;
-	int n, cap;
-};
 
 static int list_push(struct idx_list *s, int v)
 {
@@ -628,23 +700,12 @@ static void json_str(char *buf, size_t cap, size_t *pos, const char *s)
 
 static void json_raw(char *buf, size_t cap, size_t *pos, const char *s)
 {
-	int n = snprintf(buf + *pos, cap - *pos, "%s", s);
-	if (n > 0)
-		*pos += (size_t)n;
-	if (*pos >= cap)
-		*pos = cap - 1;
-}
-
-static void json_posting(char *buf, size_t cap, size_t *pos, int first,
-                         const char *account, amount_minor_t v, int scale)
-{
-	char amount[AMOUNT_TEXT_MAX];
-	amount_format(v, scale, amount, sizeof amount);
-	json_raw(buf, cap, pos, first ? "{\"account\":" : ",{\"account\":");
-	json_str(buf, cap, pos, account);
-	json_raw(buf, cap, pos, ",\"amount\":");
-	json_str(buf, cap, pos, amount);
-	json_raw(buf, cap, pos, "}");
+	size_t n = strlen(s);
+	if (*pos + n >= cap)
+		n = cap - 1 - *pos; /* cut short: the caller sees it full */
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	buf[*pos] = '\0';
 }
 
 struct match {
@@ -657,46 +718,103 @@ struct match {
 	long long match_id;        /* out */
 };
 
-/* Builds the settlement transaction of a match into r->json; returns its
- * length, or 0 when it does not fit. */
-static size_t build_settlement(struct run *r, const struct match *m, char *id,
-                               size_t id_cap, amount_minor_t fee_minor)
-{
-	const struct line *l0 = &r->lines[m->lines[0]];
-	const struct acct *a0 = &r->accts[r->items[m->items[0]].acct];
-	const char *settle_to = r->ch->settle_to[0] ? r->ch->settle_to : l0->account;
-	amount_minor_t lines_minor = 0;
-	char batch[LG_ID_MAX];
-	size_t pos = 0, cap = SETTLE_JSON_MAX;
-	char *j = r->json;
+/* A settlement being built: the transaction handed to the ledger and the
+ * text it borrows. */
+struct settlement {
+	char id[LG_ID_MAX];
+	char meta[SETTLE_META_MAX];
+	int meta_ok, meta_rule;    /* what meta was built for (settlement_meta) */
+	const char *meta_batch, *meta_date;
+	ledger_posting_spec p[2 + ACCTS_MAX];
+	ledger_tx_spec tx;
+};
 
-	if (l0->rematch > 0)
-		snprintf(id, id_cap, "settle:%s:L%lld.%d", r->ch->name, l0->id,
-		         l0->rematch + 1);
-	else
-		snprintf(id, id_cap, "settle:%s:L%lld", r->ch->name, l0->id);
-	for (int i = 0; i < m->lines_n; i++)
-		lines_minor += r->lines[m->lines[i]].amount_minor;
+/* Builds the settlement transaction of a match into *s; 0, or -1 when its
+ * metadata does not fit. */
+/* Decimal digits of v >= 0 into out (NUL-terminated); their count. */
+static size_t fmt_id(long long v, char out[24])
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+
+	CLR_ASSERT(v >= 0);
+	do {
+		tmp[n++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v);
+	while (n)
+		out[k++] = tmp[--n];
+	out[k] = '\0';
+	return k;
+}
+
+/* The settlement's metadata, rebuilt only when what it says changes (a
+ * night's settlements mostly share their batch text and rule). */
+static int settlement_meta(struct run *r, const struct match *m, const struct line *l0,
+                           struct settlement *s)
+{
+	const char *date = l0->date ? l0->date : r->date;
+	char batch[LG_ID_MAX];
+	size_t pos = 0, cap = sizeof s->meta;
+	char *j = s->meta;
+
+	if (s->meta_ok && s->meta_rule == m->rule && s->meta_batch == l0->batch_id &&
+	    (l0->batch_id || s->meta_date == date))
+		return 0;
+	s->meta_ok = 0;
 	if (l0->batch_id)
 		snprintf(batch, sizeof batch, "%s", l0->batch_id);
 	else
-		snprintf(batch, sizeof batch, "%s:%s", r->ch->name,
-		         l0->date ? l0->date : r->date);
-	json_raw(j, cap, &pos, "{\"id\":");
-	json_str(j, cap, &pos, id);
-	json_raw(j, cap, &pos, ",\"date\":");
-	json_str(j, cap, &pos, l0->day != LONG_MIN ? l0->date : r->date);
-	json_raw(j, cap, &pos, ",\"memo\":");
-	{
-		char memo[160];
-		snprintf(memo, sizeof memo, "%s settlement (%s)", r->ch->name,
-		         clr_rule_names[m->rule]);
-		json_str(j, cap, &pos, memo);
+		snprintf(batch, sizeof batch, "%s:%s", r->ch->name, date);
+	/* Keys in canonical (sorted) order, as the journal keeps them. */
+	json_raw(j, cap, &pos, "{\"batch_id\":");
+	json_str(j, cap, &pos, batch);
+	json_raw(j, cap, &pos, ",\"channel\":");
+	json_str(j, cap, &pos, r->ch->name);
+	json_raw(j, cap, &pos, ",\"rule\":");
+	json_str(j, cap, &pos, clr_rule_names[m->rule]);
+	json_raw(j, cap, &pos, ",\"type\":\"settlement\"}");
+	if (pos + 1 >= cap)
+		return -1;
+	s->meta_ok = 1;
+	s->meta_rule = m->rule;
+	s->meta_batch = l0->batch_id;
+	s->meta_date = date;
+	return 0;
+}
+
+/* Builds the settlement transaction of a match into *s; 0, or -1 when its
+ * metadata does not fit. */
+static int build_settlement(struct run *r, const struct match *m, struct settlement *s,
+                            amount_minor_t fee_minor)
+{
+	const struct line *l0 = &r->lines[m->lines[0]];
+	const char *settle_to = r->ch->settle_to[0] ? r->ch->settle_to : l0->account;
+	amount_minor_t lines_minor = 0;
+	int n = 0;
+
+	if (l0->rematch > 0) {
+		snprintf(s->id, sizeof s->id, "settle:%s:L%lld.%d", r->ch->name, l0->id,
+		         l0->rematch + 1);
+	} else {
+		/* "settle:CHANNEL:L" + the line id, without snprintf per match. */
+		size_t k = strlen(r->ch->name) + 9;
+		char digits[24];
+		size_t dn = fmt_id(l0->id, digits);
+		if (k + dn < sizeof s->id) {
+			memcpy(s->id, "settle:", 7);
+			memcpy(s->id + 7, r->ch->name, k - 9);
+			memcpy(s->id + k - 2, ":L", 2);
+			memcpy(s->id + k, digits, dn + 1);
+		} else {
+			snprintf(s->id, sizeof s->id, "settle:%s:L%lld", r->ch->name, l0->id);
+		}
 	}
-	json_raw(j, cap, &pos, ",\"postings\":[");
-	json_posting(j, cap, &pos, 1, settle_to, lines_minor, a0->scale);
+	for (int i = 0; i < m->lines_n; i++)
+		lines_minor += r->lines[m->lines[i]].amount_minor;
+	s->p[n++] = (ledger_posting_spec){ settle_to, lines_minor };
 	if (fee_minor != 0)
-		json_posting(j, cap, &pos, 0, r->ch->fee_account, fee_minor, a0->scale);
+		s->p[n++] = (ledger_posting_spec){ r->ch->fee_account, fee_minor };
 	for (int a = 0; a < r->accts_n; a++) {
 		amount_minor_t sum = 0;
 		int any = 0;
@@ -706,16 +824,12 @@ static size_t build_settlement(struct run *r, const struct match *m, char *id,
 				any = 1;
 			}
 		if (any)
-			json_posting(j, cap, &pos, 0, r->accts[a].code, -sum, r->accts[a].scale);
+			s->p[n++] = (ledger_posting_spec){ r->accts[a].code, -sum };
 	}
-	json_raw(j, cap, &pos, "],\"meta\":{\"batch_id\":");
-	json_str(j, cap, &pos, batch);
-	json_raw(j, cap, &pos, ",\"channel\":");
-	json_str(j, cap, &pos, r->ch->name);
-	json_raw(j, cap, &pos, ",\"rule\":");
-	json_str(j, cap, &pos, clr_rule_names[m->rule]);
-	json_raw(j, cap, &pos, ",\"type\":\"settlement\"}}");
-	return pos + 1 < cap ? pos : 0;
+	CLR_ASSERT(n >= 2 && n <= (int)(sizeof s->p / sizeof *s->p));
+	s->tx = (ledger_tx_spec){ s->id, l0->day != LONG_MIN ? l0->date : r->date,
+	                          r->memo[m->rule], s->meta, s->p, n };
+	return settlement_meta(r, m, l0, s);
 }
 
 /* Appends text to the run's growable list buffer; -1 when out of memory. */
@@ -750,81 +864,83 @@ static int cmp_int(const void *a, const void *b)
  * order, comma separated, into r->text. */
 static int match_text(struct run *r, const struct match *m, int of_items)
 {
-	struct idx_list v = { 0 };
+	struct idx_list *v = &r->members; /* kept between calls: no malloc each */
 	int rc = 0;
 
 	r->text_n = 0;
+	v->n = 0;
 	if (list_text(r, "") != 0)
 		return -1;
 	for (int i = 0; i < (of_items ? m->items_n : m->lines_n) && !rc; i++) {
 		if (of_items) {
-			rc = list_push(&v, m->items[i]);
+			rc = list_push(v, m->items[i]);
 			continue;
 		}
-		rc = list_push(&v, m->lines[i]);
+		rc = list_push(v, m->lines[i]);
 		for (int c = r->lines[m->lines[i]].first_child; c >= 0 && !rc;
 		     c = r->lines[c].next_sibling)
-			rc = list_push(&v, c);
+			rc = list_push(v, c);
 	}
-	if (v.n > 1)
-		qsort(v.v, (size_t)v.n, sizeof *v.v, cmp_int);
-	for (int i = 0; i < v.n && !rc; i++) {
+	if (v->n > 1)
+		qsort(v->v, (size_t)v->n, sizeof *v->v, cmp_int);
+	for (int i = 0; i < v->n && !rc; i++) {
 		char id[24];
 		if (of_items)
-			rc = list_text(r, r->items[v.v[i]].tx_id);
+			rc = list_text(r, r->items[v->v[i]].tx_id);
 		else {
-			snprintf(id, sizeof id, "%lld", r->lines[v.v[i]].id);
+			fmt_id(r->lines[v->v[i]].id, id);
 			rc = list_text(r, id);
 		}
 	}
-	free(v.v);
-	return rc;
-}
-
-static int step_insert(struct run *r, sqlite3_stmt *st, long long a, long long b)
-{
-	int rc = LG_OK;
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = clr_sql_error(r->lg, r->err, "recording a match");
-	sqlite3_reset(st);
 	return rc;
 }
 
 static int insert_match_rows(struct run *r, const struct match *m,
                              const char *settlement_id, long long *match_id)
 {
-	sqlite3_stmt *st = r->st_match;
+	const char *fields[8];
+	char *lines_text;
 	int rc;
 
 	CLR_ASSERT(m->lines_n > 0 && m->items_n > 0);
-	sqlite3_bind_text(st, 1, r->ch->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, clr_rule_names[m->rule], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, settlement_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, ledger_now(r->lg), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->user ? m->user : "clearbook", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, m->reason ? m->reason : "automatic", -1, SQLITE_STATIC);
 	if (match_text(r, m, 0) != 0)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-	sqlite3_bind_text(st, 7, r->text, -1, SQLITE_TRANSIENT);
-	if (match_text(r, m, 1) != 0)
+	/* The items' text goes into the same buffer: keep the lines' apart. */
+	lines_text = strdup(r->text);
+	if (!lines_text || match_text(r, m, 1) != 0) {
+		free(lines_text);
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-	sqlite3_bind_text(st, 8, r->text, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st) == SQLITE_DONE ? LG_OK
-	                                     : clr_sql_error(r->lg, r->err, "recording a match");
-	sqlite3_reset(st);
-	if (rc)
-		return rc;
-	*match_id = sqlite3_last_insert_rowid(ledger_sqlite(r->lg));
+	}
+	fields[0] = r->ch->name;
+	fields[1] = clr_rule_names[m->rule];
+	fields[2] = settlement_id;
+	fields[3] = ledger_now(r->lg);
+	fields[4] = m->user ? m->user : "clearbook";
+	fields[5] = m->reason ? m->reason : "automatic";
+	fields[6] = lines_text;
+	fields[7] = r->text;
+	rc = clr_rows_match(r->rows, fields, match_id, r->err);
+	free(lines_text);
 	for (int i = 0; i < m->lines_n && !rc; i++) {
 		const struct line *l = &r->lines[m->lines[i]];
-		rc = step_insert(r, r->st_mline, *match_id, l->id);
+		rc = clr_rows_line(r->rows, *match_id, l->id, r->err);
 		for (int c = l->first_child; c >= 0 && !rc; c = r->lines[c].next_sibling)
-			rc = step_insert(r, r->st_mline, *match_id, r->lines[c].id);
+			rc = clr_rows_line(r->rows, *match_id, r->lines[c].id, r->err);
 	}
 	for (int i = 0; i < m->items_n && !rc; i++)
-		rc = step_insert(r, r->st_mitem, *match_id, r->items[m->items[i]].seq);
+		rc = clr_rows_item(r->rows, *match_id, r->items[m->items[i]].seq, r->err);
+	return rc;
+}
+
+/* Writes the waiting settlements and match rows and commits what the run
+ * has done so far. */
+static int run_commit(struct run *r)
+{
+	int rc = r->group ? ledger_spec_group_flush(r->group, r->err) : LG_OK;
+	if (!rc)
+		rc = clr_rows_flush(r->rows, r->err);
+	if (!rc)
+		rc = ledger_commit(r->lg, r->err);
 	return rc;
 }
 
@@ -868,19 +984,20 @@ static int late_breaks(struct run *r, const struct match *m)
  */
 static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 {
-	char id[LG_ID_MAX];
+	struct settlement *s = r->settlement;
 	lg_error e2;
-	size_t len;
 	int replayed = 0, rc;
 
 	CLR_ASSERT(m->lines_n > 0 && m->items_n > 0);
-	len = build_settlement(r, m, id, sizeof id, fee_minor);
-	if (len == 0)
+	if (build_settlement(r, m, s, fee_minor) != 0)
 		return lg_error_set(r->err, LG_EDATA, "channel '%s': the settlement of "
 		                    "line %lld is too large for one transaction",
 		                    r->ch->name, r->lines[m->lines[0]].id);
 	lg_error_init(&e2);
-	rc = ledger_post_json(r->lg, r->json, len, &replayed, NULL, &e2);
+	if (r->group)
+		rc = ledger_post_spec_grouped(r->group, &s->tx, &replayed, &e2);
+	else
+		rc = ledger_post_spec(r->lg, &s->tx, &replayed, NULL, &e2);
 	if (rc == LG_EDATA || rc == LG_ENOINPUT) {
 		const struct line *l0 = &r->lines[m->lines[0]];
 		for (int i = 0; i < m->lines_n; i++)
@@ -901,8 +1018,8 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 	 * and the journal disagree. */
 	if (replayed)
 		return lg_error_set(r->err, LG_EINTERNAL, "settlement '%s' is already in the "
-		                    "journal but its match is not recorded", id);
-	rc = insert_match_rows(r, m, id, &m->match_id);
+		                    "journal but its match is not recorded", s->id);
+	rc = insert_match_rows(r, m, s->id, &m->match_id);
 	if (!rc && m->rule != 4)
 		rc = late_breaks(r, m);
 	if (rc)
@@ -916,7 +1033,7 @@ static int make_match(struct run *r, struct match *m, amount_minor_t fee_minor)
 	r->stats->fees_minor += fee_minor;
 	if (++r->pending >= CLR_MATCHES_PER_COMMIT) {
 		r->pending = 0;
-		rc = ledger_commit(r->lg, r->err);
+		rc = run_commit(r);
 		if (!rc)
 			rc = ledger_begin(r->lg, r->err);
 	}
@@ -1510,17 +1627,18 @@ static int build_maps(struct run *r)
 
 static void run_release(struct run *r)
 {
-	sqlite3_finalize(r->st_match);
-	sqlite3_finalize(r->st_mline);
-	sqlite3_finalize(r->st_mitem);
+	clr_rows_free(r->rows);
+	ledger_spec_group_free(r->group);
 	sqlite3_finalize(r->st_break);
+	sqlite3_finalize(r->st_scale);
 	map_release(&r->refs);
 	map_release(&r->batches);
 	map_release(&r->amounts);
 	free(r->items);
 	free(r->lines);
-	free(r->json);
+	free(r->settlement);
 	free(r->text);
+	free(r->members.v);
 	clr_arena_release(&r->arena);
 }
 
@@ -1542,15 +1660,55 @@ static int account_exists(struct run *r, const char *what, const char *code)
 	return rc;
 }
 
+/*
+ * How many transactions under this channel's settlement ids
+ * ("settle:CHANNEL:...") are neither a settlement of its matches nor the
+ * reversal of an unmatch: one posted by hand, say.  Grouped posting learns
+ * of such an id only when the group is written, too late to make the match
+ * a settlement-refused break; so with any, settlements are posted one by
+ * one.  (A channel whose name extends this one's with ':' counts here too:
+ * the slow path is the safe one.)
+ */
+static int settle_ids_foreign(struct run *r, long long *foreign)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM transactions WHERE id >= ?1 AND id < ?2)"
+		" - (SELECT count(*) FROM clearing_matches WHERE channel = ?3)"
+		" - (SELECT count(*) FROM clearing_unmatches u JOIN clearing_matches m"
+		"    ON m.id = u.match_id WHERE m.channel = ?3)";
+	char lo[LG_ID_MAX], hi[LG_ID_MAX];
+	sqlite3_stmt *st;
+	int rc = clr_prepare(r->lg, sql, &st, r->err);
+
+	*foreign = 1;
+	if (rc)
+		return rc;
+	snprintf(lo, sizeof lo, "settle:%s:", r->ch->name);
+	snprintf(hi, sizeof hi, "settle:%s;", r->ch->name); /* ';' follows ':' */
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->ch->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*foreign = sqlite3_column_int64(st, 0);
+	else
+		rc = clr_sql_error(r->lg, r->err, "reading settlement ids");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int run_load(struct run *r)
 {
+	long long foreign = 1;
 	char list[sizeof r->ch->clearing];
 	char *save = NULL;
 	int rc;
 
-	r->json = malloc(SETTLE_JSON_MAX);
-	if (!r->json)
+	r->settlement = calloc(1, sizeof *r->settlement);
+	if (!r->settlement)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	for (int k = 0; k < 5; k++)
+		snprintf(r->memo[k], sizeof r->memo[k], "%s settlement (%s)", r->ch->name,
+		         clr_rule_names[k]);
 	rc = r->ch->settle_to[0] ? account_exists(r, "settle_to", r->ch->settle_to) : 0;
 	if (!rc && r->ch->fee_account[0])
 		rc = account_exists(r, "fee", r->ch->fee_account);
@@ -1574,16 +1732,11 @@ static int run_load(struct run *r)
 	if (!rc)
 		rc = build_maps(r);
 	if (!rc)
-		rc = clr_prepare(r->lg, "INSERT INTO clearing_matches(channel, rule,"
-		                 " settlement_id, created_at, user, reason, lines, items)"
-		                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &r->st_match,
-		                 r->err);
+		rc = clr_rows_new(r->lg, &r->rows, r->err);
 	if (!rc)
-		rc = clr_prepare(r->lg, "INSERT INTO clearing_match_lines(match_id, line_id)"
-		                 " VALUES(?1, ?2)", &r->st_mline, r->err);
-	if (!rc)
-		rc = clr_prepare(r->lg, "INSERT INTO clearing_match_items(match_id, item_seq)"
-		                 " VALUES(?1, ?2)", &r->st_mitem, r->err);
+		rc = settle_ids_foreign(r, &foreign);
+	if (!rc && foreign == 0)
+		rc = ledger_spec_group_new(r->lg, &r->group, r->err);
 	return rc;
 }
 
@@ -1641,7 +1794,7 @@ int clr_reconcile(ledger *lg, const clr_channel *ch, const char *date,
 	if (!rc)
 		rc = record_breaks(&r);
 	if (!rc)
-		rc = ledger_commit(lg, err);
+		rc = run_commit(&r);
 	else
 		ledger_rollback(lg);
 	run_release(&r);
@@ -1741,7 +1894,7 @@ int clr_match_manual(ledger *lg, const clr_channel *ch, const long long *line_id
 		*match_id_out = m.match_id;
 	}
 	if (!rc)
-		rc = ledger_commit(lg, err);
+		rc = run_commit(&r);
 	else
 		ledger_rollback(lg);
 	run_release(&r);

@@ -456,4 +456,49 @@ int ledger_date_valid(const char *text);
  * arithmetic); LONG_MIN for NULL or anything that is not a date. */
 long ledger_day_number(const char *date);
 
+/* --- posting from a struct (post_struct.c) ------------------------------ */
+/* One posting of a transaction built in memory: `account` is an account
+ * code (borrowed), the amount in minor units of that account's asset. */
+typedef struct ledger_posting_spec {
+	const char *account;
+	amount_minor_t amount_minor;
+} ledger_posting_spec;
+/* A posted (not pending) transaction built in memory; every string is
+ * borrowed for the call.  `memo` and `meta_json` (a JSON object, written
+ * to the journal in canonical form) may be NULL. */
+typedef struct ledger_tx_spec {
+	const char *id, *date, *memo, *meta_json;
+	const ledger_posting_spec *postings;
+	int postings_n;
+} ledger_tx_spec;
+/*
+ * Posts `spec` as ledger_post_json posts the same transaction written as a
+ * JSON record: the same checks, rules, journal bytes and chain hash, and
+ * the same contract (between ledger_begin and ledger_commit; on
+ * LG_EDATA/LG_ENOINPUT nothing was written and the database transaction can
+ * go on; *replayed and *seq_out as there), without writing and parsing the
+ * JSON text.
+ */
+int ledger_post_spec(ledger *lg, const ledger_tx_spec *spec, int *replayed,
+                     long long *seq_out, lg_error *err);
+
+/*
+ * The same, with the journal rows of up to 16 new transactions written
+ * together by one multi-row INSERT (as `clearbook post` does), which costs
+ * SQLite a third less.  Rules, balances and the chain head apply at once,
+ * so a refusal (LG_EDATA/LG_ENOINPUT: nothing changed) or a replay
+ * (*replayed) is told here as ledger_post_spec tells it.  The one thing a
+ * waiting row learns late is that its id is already in the journal: the
+ * flush that meets it (ledger_spec_group_flush, or a later
+ * ledger_post_spec_grouped) returns LG_EINTERNAL naming the transaction,
+ * and the caller must roll back.  Call ledger_spec_group_flush before
+ * ledger_commit and before reading the journal.  The group borrows lg.
+ */
+typedef struct ledger_spec_group ledger_spec_group;
+int ledger_spec_group_new(ledger *lg, ledger_spec_group **out, lg_error *err);
+void ledger_spec_group_free(ledger_spec_group *q);
+int ledger_post_spec_grouped(ledger_spec_group *q, const ledger_tx_spec *spec,
+                             int *replayed, lg_error *err);
+int ledger_spec_group_flush(ledger_spec_group *q, lg_error *err);
+
 #endif
