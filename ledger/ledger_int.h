@@ -214,6 +214,10 @@ struct lg_parsed {
 	int content_known;        /* every amount had the decimal syntax */
 	unsigned char content[LG_HASH_BYTES];
 };
+/* Ids the ledger makes itself end in ":commit", ":void", ":expire" or
+ * ":reversal"; an id from outside that looked like one could block a later
+ * commit, expiry or reversal, and is refused. */
+int lg_id_reserved(const char *id);
 /* Reads line[len] (modified in place) into out: its postings into
  * postings[LG_POSTINGS_MAX], canonical metadata into meta_out[LG_META_MAX +
  * 1].  Returns out->rc. */

@@ -25,9 +25,7 @@ static int has_control(const char *s)
 	return 0;
 }
 
-/* Ids the ledger makes itself are "<id>:commit" and so on; an input id
- * that looked like one could block a later commit, expiry or reversal. */
-static int reserved_id(const char *id)
+int lg_id_reserved(const char *id)
 {
 	static const char *const suffix[] = { ":commit", ":void", ":expire",
 	                                      ":reversal" };
@@ -97,7 +95,7 @@ static int read_header(const struct lg_json *d, struct lg_parsed *out)
 		return lg_error_set(&out->err, LG_EDATA, "id: missing, empty, longer than "
 		                    "128 bytes or holding control characters");
 	out->id = d->node[id].str;
-	if (reserved_id(out->id))
+	if (lg_id_reserved(out->id))
 		return lg_error_set(&out->err, LG_EDATA, "id '%s' ends in a suffix the "
 		                    "ledger reserves for the transactions it makes (:commit, "
 		                    ":void, :expire, :reversal)", out->id);

@@ -62,21 +62,6 @@ static int text_ok(const char *s, int no_control)
 	return 1;
 }
 
-/* The suffixes of the ids the ledger makes itself (post.c refuses them in
- * a record for the same reason: they could block a later commit, expiry or
- * reversal). */
-static int reserved_suffix(const char *id, size_t n)
-{
-	static const char *const suffix[] = { ":commit", ":void", ":expire",
-	                                      ":reversal" };
-	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-		size_t k = strlen(suffix[i]);
-		if (n >= k && strcmp(id + n - k, suffix[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static int spec_header(const ledger_tx_spec *spec, struct lg_tx *tx, lg_error *err)
 {
 	size_t n = spec->id ? strlen(spec->id) : 0;
@@ -85,7 +70,7 @@ static int spec_header(const ledger_tx_spec *spec, struct lg_tx *tx, lg_error *e
 		return lg_error_set(err, LG_EDATA, "id: missing, empty, longer than 128 "
 		                    "bytes or holding control characters");
 	memcpy(tx->id, spec->id, n + 1);
-	if (reserved_suffix(tx->id, n))
+	if (lg_id_reserved(tx->id))
 		return lg_error_set(err, LG_EDATA, "id '%s' ends in a suffix the ledger "
 		                    "reserves for the transactions it makes (:commit, "
 		                    ":void, :expire, :reversal)", tx->id);
