@@ -32,7 +32,7 @@
 
 #define EVENTS_MAX (64L * 1024 * 1024) /* wallet postings held by one scan */
 #define ALERTS_MAX (1024L * 1024)      /* alerts found by one scan */
-#define DETAIL_MAX 256
+#define DETAIL_MAX 512   /* a name-screening detail quotes four names */
 #define DAY_NONE LONG_MIN
 
 /* One posting on a customer wallet. */
@@ -787,28 +787,70 @@ out:
 
 /* --- name screening ---------------------------------------------------- */
 
+/* Bytes of s, at most max, that end on a character boundary: a quoted
+ * name cut short stays valid UTF-8. */
+static int utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return (int)n;
+}
+
+#define NAME_QUOTED_MAX 64       /* bytes of a name quoted in a detail */
+
+/* "(pinyin 'li fangwei')", with the characters it lacks, or "". */
+static void pinyin_note(const rpt_sanctions_hit *h, char *out, size_t cap)
+{
+	size_t n;
+
+	out[0] = '\0';
+	if (!h->info.han)
+		return;
+	n = (size_t)snprintf(out, cap, " (pinyin '%.*s'", utf8_cut(h->pinyin, NAME_QUOTED_MAX),
+	                     h->pinyin);
+	for (int i = 0; i < h->info.missing_n && i < RPT_PINYIN_MISSING_MAX && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%sU+%04X", i ? " " : "; no reading for ",
+		                      h->info.missing[i]);
+	if (h->info.missing_n && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, ", kept as written");
+	if (n < cap)
+		snprintf(out + n, cap - n, ")");
+}
+
 static int screen_hit(struct scan *sc, const rpt_sanctions *list,
                       const char *subject, const char *name, const char *day,
                       char *evidence)
 {
-	size_t best = 0;
-	int score = rpt_sanctions_best(list, name, &best);
-	char detail[DETAIL_MAX];
+	rpt_sanctions_hit h;
+	char detail[DETAIL_MAX], py[160];
+	size_t best;
+	int nl = utf8_cut(name, NAME_QUOTED_MAX);
 
-	if (score < sc->cfg->screening_cutoff) {
+	rpt_sanctions_screen(list, name, &h);
+	if (h.score < sc->cfg->screening_cutoff) {
 		free(evidence);
 		return LG_OK;
 	}
+	best = h.best;
+	pinyin_note(&h, py, sizeof py);
 	if (list->alias_of[best])
-		snprintf(detail, sizeof detail, "name '%.64s' scores %d against alias "
-		         "'%.48s' of SDN entry %ld '%.48s' (cut-off %d)", name, score,
-		         list->name[best], list->ent_num[best], list->alias_of[best],
-		         sc->cfg->screening_cutoff);
+		snprintf(detail, sizeof detail, "name '%.*s'%s scores %d against alias "
+		         "'%.*s' of SDN entry %ld '%.*s' (cut-off %d)", nl, name, py, h.score,
+		         utf8_cut(list->name[best], NAME_QUOTED_MAX), list->name[best],
+		         list->ent_num[best], utf8_cut(list->alias_of[best], NAME_QUOTED_MAX),
+		         list->alias_of[best], sc->cfg->screening_cutoff);
 	else
-		snprintf(detail, sizeof detail, "name '%.80s' scores %d against SDN entry "
-		         "%ld '%.80s' (cut-off %d)", name, score, list->ent_num[best],
-		         list->name[best], sc->cfg->screening_cutoff);
-	return alert_add(sc, "name-screening", subject, "", day, score, "", detail, evidence);
+		snprintf(detail, sizeof detail, "name '%.*s'%s scores %d against SDN entry "
+		         "%ld '%.*s' (cut-off %d)", nl, name, py, h.score, list->ent_num[best],
+		         utf8_cut(list->name[best], NAME_QUOTED_MAX), list->name[best],
+		         sc->cfg->screening_cutoff);
+	return alert_add(sc, "name-screening", subject, "", day, h.score, "",
+	                 detail, evidence);
 }
 
 /* Transactions of account `code` in the period, comma-joined; the date of
