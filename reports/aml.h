@@ -49,6 +49,10 @@ typedef struct rpt_aml_config {
 	int round_count;                   /* 2 round amounts a day */
 	int dormant_days;                  /* 90 days without activity */
 	int dormant_count;                 /* 6 (more than 5) on the waking day */
+	/* The front's risk refusals (table front_risk_refusals): a customer
+	 * refused refusal_count times or more within refusal_window_days. */
+	int refusal_count;                 /* 3; 0: the rule is off */
+	int refusal_window_days;           /* 7 */
 	/* High-risk jurisdictions, ISO 3166-1 alpha-2 upper case.  A wallet
 	 * posting fires when the customer's wallet account or the posting's
 	 * counterparty account has one of them as meta "country" (else as the

@@ -16,6 +16,7 @@
 
 #include "../../reports/aml.h"
 #include "../../reports/chargebacks.h"
+#include "../../front/front_int.h" /* front_store_init: the refusals' own schema */
 
 static void normalise_sorts_words_and_drops_punctuation(void **state)
 {
@@ -215,6 +216,132 @@ static void screen_scores_chinese_names_against_pinyin_entries(void **state)
 	unlink(path);
 }
 
+/* --- risk-refusals: the front's refusals as an input of the scan --------- */
+
+struct alerts_seen {
+	int n;
+	char rule[8][32], subject[8][32], day[8][11], evidence[8][128];
+	int score[8];
+};
+
+static int collect(void *ctx, const rpt_aml_alert_row *row)
+{
+	struct alerts_seen *a = ctx;
+
+	if (a->n < 8) {
+		snprintf(a->rule[a->n], sizeof a->rule[0], "%s", row->rule);
+		snprintf(a->subject[a->n], sizeof a->subject[0], "%s", row->subject);
+		snprintf(a->day[a->n], sizeof a->day[0], "%s", row->day);
+		snprintf(a->evidence[a->n], sizeof a->evidence[0], "%s", row->evidence);
+		a->score[a->n] = row->score;
+	}
+	a->n++;
+	return 0;
+}
+
+static void refuse(ledger *lg, const char *at, const char *customer, const char *reason)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(ledger_sqlite(lg), "INSERT INTO"
+	                 " front_risk_refusals(at, merchant, customer, order_id, asset,"
+	                 " amount, reason) VALUES(?1, 'm1', ?2, 'o', 'CNY', '500.01', ?3)",
+	                 -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+/* Three refusals within 7 days fire (500); three spanning 8 days, or two
+ * in one day, do not; six in a day score 1000; a window reaching back
+ * before the period counts the refusals there; a re-scan adds nothing;
+ * refusal_count = 0 turns the rule off. */
+static void refusals_fire_at_three_within_seven_days(void **state)
+{
+	char path[] = "/tmp/test_aml_refXXXXXX";
+	int fd = mkstemp(path);
+	ledger *lg = NULL;
+	lg_error err;
+	rpt_aml_config cfg;
+	rpt_aml_scan_stats stats;
+	struct alerts_seen a;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	lg_error_init(&err);
+	assert_int_equal(ledger_open(path, 1, "2026-11-30T12:00:00Z", &lg, &err), LG_OK);
+	rpt_aml_config_init(&cfg);
+	assert_int_equal(cfg.refusal_count, 3);
+	assert_int_equal(cfg.refusal_window_days, 7);
+	/* Without the front's table the rule reads nothing and fails nothing. */
+	assert_int_equal(rpt_aml_scan(lg, &cfg, "2026-11-01", "2026-11-30", &stats, &err), LG_OK);
+	assert_int_equal(stats.alerts, 0);
+	assert_int_equal(front_store_init(lg, &err), LG_OK);
+	refuse(lg, "2026-11-10T09:00:00Z", "c1", "risk_limit");     /* 1 */
+	refuse(lg, "2026-11-12T09:00:00Z", "c1", "risk_velocity");  /* 2 */
+	refuse(lg, "2026-11-16T23:59:59Z", "c1", "risk_limit");     /* 3: day 6 of 7 */
+	refuse(lg, "2026-11-10T09:00:00Z", "c2", "risk_limit");     /* 4 */
+	refuse(lg, "2026-11-12T09:00:00Z", "c2", "risk_limit");     /* 5 */
+	refuse(lg, "2026-11-17T00:00:00Z", "c2", "risk_limit");     /* 6: day 8, too late */
+	refuse(lg, "2026-11-20T08:00:00Z", "c3", "customer_blocked");
+	refuse(lg, "2026-11-20T09:00:00Z", "c3", "customer_blocked");
+	for (int i = 0; i < 6; i++)
+		refuse(lg, "2026-11-21T10:00:00Z", "c4", "risk_limit");  /* 9..14 */
+	refuse(lg, "2026-10-30T10:00:00Z", "c5", "risk_limit");     /* 15: before the period */
+	refuse(lg, "2026-11-01T10:00:00Z", "c5", "risk_limit");     /* 16 */
+	refuse(lg, "2026-11-02T10:00:00Z", "c5", "risk_limit");     /* 17 */
+	refuse(lg, "2026-12-01T10:00:00Z", "c6", "risk_limit");     /* after the period */
+	refuse(lg, "2026-12-01T11:00:00Z", "c6", "risk_limit");
+	refuse(lg, "2026-12-01T12:00:00Z", "c6", "risk_limit");
+	assert_int_equal(rpt_aml_scan(lg, &cfg, "2026-11-01", "2026-11-30", &stats, &err), LG_OK);
+	assert_int_equal(stats.alerts, 3);
+	assert_int_equal(stats.added, 3);
+	memset(&a, 0, sizeof a);
+	assert_int_equal(rpt_aml_alerts(lg, NULL, collect, &a, &err), LG_OK);
+	assert_int_equal(a.n, 3);
+	/* Ids in (day, rule, subject) order. */
+	assert_string_equal(a.subject[0], "c5");
+	assert_string_equal(a.day[0], "2026-11-02");
+	assert_string_equal(a.evidence[0], "refusal:15,refusal:16,refusal:17");
+	assert_int_equal(a.score[0], 500);
+	assert_string_equal(a.rule[1], "risk-refusals");
+	assert_string_equal(a.subject[1], "c1");
+	assert_string_equal(a.day[1], "2026-11-16");
+	assert_string_equal(a.evidence[1], "refusal:1,refusal:2,refusal:3");
+	assert_int_equal(a.score[1], 500);
+	assert_string_equal(a.subject[2], "c4");
+	assert_int_equal(a.score[2], 1000);
+	assert_string_equal(a.evidence[2], "refusal:9,refusal:10,refusal:11,refusal:12,"
+	                    "refusal:13,refusal:14");
+	/* The same period again: nothing new. */
+	assert_int_equal(rpt_aml_scan(lg, &cfg, "2026-11-01", "2026-11-30", &stats, &err), LG_OK);
+	assert_int_equal(stats.alerts, 3);
+	assert_int_equal(stats.added, 0);
+	/* Two are enough when the configuration says so: c2 and c3 fire too. */
+	cfg.refusal_count = 2;
+	assert_int_equal(rpt_aml_scan(lg, &cfg, "2026-11-01", "2026-11-30", &stats, &err), LG_OK);
+	/* c2 by 4 and 5 (6 alone in the next window), c3 by its two; c1, c4 and
+	 * c5 as before, with the same evidence: not added again. */
+	assert_int_equal(stats.alerts, 5);
+	assert_int_equal(stats.added, 2);
+	cfg.refusal_count = 0;
+	assert_int_equal(rpt_aml_scan(lg, &cfg, "2026-11-01", "2026-11-30", &stats, &err), LG_OK);
+	assert_int_equal(stats.alerts, 0);
+	ledger_close(lg);
+	unlink(path);
+	{
+		char side[64];
+		snprintf(side, sizeof side, "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", path);
+		unlink(side);
+	}
+}
+
 static void alt_reader_adds_aliases_of_known_entries(void **state)
 {
 	char sdn[] = "/tmp/test_aml_sdnXXXXXX", alt[] = "/tmp/test_aml_altXXXXXX";
@@ -375,6 +502,7 @@ int main(void)
 		cmocka_unit_test(pinyin_romanise_keeps_surname_first),
 		cmocka_unit_test(pinyin_romanise_names_what_it_lacks),
 		cmocka_unit_test(screen_scores_chinese_names_against_pinyin_entries),
+		cmocka_unit_test(refusals_fire_at_three_within_seven_days),
 		cmocka_unit_test(alt_reader_adds_aliases_of_known_entries),
 		cmocka_unit_test(score_is_1000_for_equal_and_scales_with_distance),
 		cmocka_unit_test(sdn_reader_skips_nulls_and_unquotes),
