@@ -1034,7 +1034,7 @@ static int refusal_cmp(const void *a, const void *b)
  * an alert whose facts are front decisions, not journal transactions. */
 static char *refusal_evidence(const struct refusal *r, size_t i, size_t j)
 {
-	size_t cap = (j - i) * 32 + 1, len = 0;
+	size_t cap, len = 0;
 	char *s;
 
 	if (j - i > RPT_AML_EVIDENCE_MAX)
@@ -1150,8 +1150,11 @@ static int refusals_load(ledger *lg, struct scan *sc, struct refusal **out, size
 		e->id = sqlite3_column_int64(st, 0);
 		e->day = ledger_day_number(date ? date : "");
 		snprintf(e->date, sizeof e->date, "%s", date ? date : "");
-		e->customer = strdup((const char *)sqlite3_column_text(st, 2));
-		e->reason = strdup((const char *)sqlite3_column_text(st, 3));
+		/* NOT NULL in the front's schema; "" keeps a foreign row harmless. */
+		e->customer = strdup(sqlite3_column_text(st, 2)
+		                     ? (const char *)sqlite3_column_text(st, 2) : "");
+		e->reason = strdup(sqlite3_column_text(st, 3)
+		                   ? (const char *)sqlite3_column_text(st, 3) : "");
 		(*n)++;
 		if (!e->customer || !e->reason)
 			rc = lg_error_set(sc->err, LG_EINTERNAL, "out of memory");
