@@ -342,6 +342,35 @@ static void refusals_fire_at_three_within_seven_days(void **state)
 	}
 }
 
+/* The three ways a list writes the same Chinese name each meet it. */
+static void screen_meets_every_order_and_split_of_a_pinyin_entry(void **state)
+{
+	static const char *const entries[] = { "\"Li Fangwei\"", "\"LI, Fang Wei\"",
+		                                   "\"Fangwei LI\"", "\"FANG-WEI, Li\"" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+		char path[] = "/tmp/test_aml_sdnXXXXXX";
+		int fd = mkstemp(path);
+		FILE *fp;
+		rpt_sanctions s;
+		rpt_sanctions_hit h;
+		lg_error err;
+
+		assert_true(fd >= 0);
+		fp = fdopen(fd, "w");
+		fprintf(fp, "7,%s\n", entries[i]);
+		fclose(fp);
+		rpt_sanctions_init(&s);
+		lg_error_init(&err);
+		assert_int_equal(rpt_sanctions_load(&s, path, &err), LG_OK);
+		rpt_sanctions_screen(&s, "李方伟", &h);
+		assert_int_equal(h.score, 1000);
+		rpt_sanctions_release(&s);
+		unlink(path);
+	}
+}
+
 static void alt_reader_adds_aliases_of_known_entries(void **state)
 {
 	char sdn[] = "/tmp/test_aml_sdnXXXXXX", alt[] = "/tmp/test_aml_altXXXXXX";
@@ -502,6 +531,7 @@ int main(void)
 		cmocka_unit_test(pinyin_romanise_keeps_surname_first),
 		cmocka_unit_test(pinyin_romanise_names_what_it_lacks),
 		cmocka_unit_test(screen_scores_chinese_names_against_pinyin_entries),
+		cmocka_unit_test(screen_meets_every_order_and_split_of_a_pinyin_entry),
 		cmocka_unit_test(refusals_fire_at_three_within_seven_days),
 		cmocka_unit_test(alt_reader_adds_aliases_of_known_entries),
 		cmocka_unit_test(score_is_1000_for_equal_and_scales_with_distance),
