@@ -25,7 +25,7 @@ LEDGER_SRC := $(wildcard ledger/*.c)
 IMPORTERS_SRC := $(wildcard importers/*.c)
 # clearing/, reports/, exporters/ and front/ stand on the ledger and the
 # importers; they share one library.
-MODULES_SRC := $(wildcard clearing/*.c reports/*.c exporters/*.c front/*.c)
+MODULES_SRC := $(wildcard clearing/*.c reports/*.c reports/pinyin/*.c exporters/*.c front/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 HEADERS    := $(wildcard ledger/*.h cli/*.h importers/*.h clearing/*.h reports/*.h \

@@ -19,9 +19,11 @@ static const char aml_usage[] =
 	"       clearbook aml alerts [--status open|escalated|dismissed] [--format F]\n"
 	"       clearbook aml set ALERT_ID escalated|dismissed --reason TEXT\n"
 	"Runs the AML monitoring rules (large value, structuring, velocity, rapid\n"
-	"movement, fan-in/out, round amounts, dormant reactivation, name screening)\n"
-	"over the period and stores new alerts; a re-scan adds none twice.  Alerts\n"
-	"keep an append-only status trail.  See docs/aml.md.\n";
+	"movement, fan-in/out, round amounts, dormant reactivation, high-risk\n"
+	"jurisdictions, name screening with Chinese names read as pinyin, repeated\n"
+	"risk refusals by the HTTP front) over the period and stores new alerts; a\n"
+	"re-scan adds none twice.  Alerts keep an append-only status trail.  See\n"
+	"docs/aml.md.\n";
 
 static int aml_scan(const cli_ctx *cx, int argc, char **argv)
 {

@@ -18,10 +18,13 @@
  *   high-risk-jurisdiction  the customer or the counterparty account in a
  *                        listed country (account meta "country" or "iban")
  *   name-screening       account and transaction names against sdn.csv
+ *   risk-refusals        a customer refused by the front's risk rules
+ *                        again and again (front_risk_refusals)
  * Everything is integer arithmetic; output is sorted, so a scan gives the
  * same alerts in the same order on every run.
  */
 #include "aml_int.h"
+#include "reports_int.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -32,7 +35,7 @@
 
 #define EVENTS_MAX (64L * 1024 * 1024) /* wallet postings held by one scan */
 #define ALERTS_MAX (1024L * 1024)      /* alerts found by one scan */
-#define DETAIL_MAX 256
+#define DETAIL_MAX 512   /* a name-screening detail quotes four names */
 #define DAY_NONE LONG_MIN
 
 /* One posting on a customer wallet. */
@@ -694,6 +697,9 @@ static void scan_release(struct scan *sc)
  * period, and names in transactions' metadata. */
 static int screen(ledger *lg, struct scan *sc);
 
+/* Repeated refusals by the front's risk rules, from front_risk_refusals. */
+static int refusals(ledger *lg, struct scan *sc);
+
 /* The accounts that name a country, for the high-risk jurisdiction rule;
  * nothing is read when the rule is off. */
 static int countries_load(ledger *lg, struct scan *sc)
@@ -771,6 +777,8 @@ int rpt_aml_scan(ledger *lg, const rpt_aml_config *cfg, const char *from,
 		rc = group_rules(&sc, a, b);
 		a = b;
 	}
+	if (!rc && cfg->refusal_count > 0)
+		rc = refusals(lg, &sc);
 	if (!rc && cfg->sdn_path[0])
 		rc = screen(lg, &sc);
 	if (rc)
@@ -787,28 +795,70 @@ out:
 
 /* --- name screening ---------------------------------------------------- */
 
+/* Bytes of s, at most max, that end on a character boundary: a quoted
+ * name cut short stays valid UTF-8. */
+static int utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return (int)n;
+}
+
+#define NAME_QUOTED_MAX 64       /* bytes of a name quoted in a detail */
+
+/* "(pinyin 'li fangwei')", with the characters it lacks, or "". */
+static void pinyin_note(const rpt_sanctions_hit *h, char *out, size_t cap)
+{
+	size_t n;
+
+	out[0] = '\0';
+	if (!h->info.han)
+		return;
+	n = (size_t)snprintf(out, cap, " (pinyin '%.*s'", utf8_cut(h->pinyin, NAME_QUOTED_MAX),
+	                     h->pinyin);
+	for (int i = 0; i < h->info.missing_n && i < RPT_PINYIN_MISSING_MAX && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%sU+%04X", i ? " " : "; no reading for ",
+		                      h->info.missing[i]);
+	if (h->info.missing_n && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, ", kept as written");
+	if (n < cap)
+		snprintf(out + n, cap - n, ")");
+}
+
 static int screen_hit(struct scan *sc, const rpt_sanctions *list,
                       const char *subject, const char *name, const char *day,
                       char *evidence)
 {
-	size_t best = 0;
-	int score = rpt_sanctions_best(list, name, &best);
-	char detail[DETAIL_MAX];
+	rpt_sanctions_hit h;
+	char detail[DETAIL_MAX], py[160];
+	size_t best;
+	int nl = utf8_cut(name, NAME_QUOTED_MAX);
 
-	if (score < sc->cfg->screening_cutoff) {
+	rpt_sanctions_screen(list, name, &h);
+	if (h.score < sc->cfg->screening_cutoff) {
 		free(evidence);
 		return LG_OK;
 	}
+	best = h.best;
+	pinyin_note(&h, py, sizeof py);
 	if (list->alias_of[best])
-		snprintf(detail, sizeof detail, "name '%.64s' scores %d against alias "
-		         "'%.48s' of SDN entry %ld '%.48s' (cut-off %d)", name, score,
-		         list->name[best], list->ent_num[best], list->alias_of[best],
-		         sc->cfg->screening_cutoff);
+		snprintf(detail, sizeof detail, "name '%.*s'%s scores %d against alias "
+		         "'%.*s' of SDN entry %ld '%.*s' (cut-off %d)", nl, name, py, h.score,
+		         utf8_cut(list->name[best], NAME_QUOTED_MAX), list->name[best],
+		         list->ent_num[best], utf8_cut(list->alias_of[best], NAME_QUOTED_MAX),
+		         list->alias_of[best], sc->cfg->screening_cutoff);
 	else
-		snprintf(detail, sizeof detail, "name '%.80s' scores %d against SDN entry "
-		         "%ld '%.80s' (cut-off %d)", name, score, list->ent_num[best],
-		         list->name[best], sc->cfg->screening_cutoff);
-	return alert_add(sc, "name-screening", subject, "", day, score, "", detail, evidence);
+		snprintf(detail, sizeof detail, "name '%.*s'%s scores %d against SDN entry "
+		         "%ld '%.*s' (cut-off %d)", nl, name, py, h.score, list->ent_num[best],
+		         utf8_cut(list->name[best], NAME_QUOTED_MAX), list->name[best],
+		         sc->cfg->screening_cutoff);
+	return alert_add(sc, "name-screening", subject, "", day, h.score, "",
+	                 detail, evidence);
 }
 
 /* Transactions of account `code` in the period, comma-joined; the date of
@@ -952,5 +1002,196 @@ static int screen(ledger *lg, struct scan *sc)
 	if (!rc)
 		rc = screen_transactions(lg, sc, &list);
 	rpt_sanctions_release(&list);
+	return rc;
+}
+
+/* --- front risk refusals ----------------------------------------------- */
+
+#define REFUSALS_MAX (1024L * 1024)   /* refusals read by one scan */
+#define REASONS_LISTED_MAX 4          /* distinct reasons named in a detail */
+
+/* One row of front_risk_refusals; strings owned. */
+struct refusal {
+	long long id;
+	long day;
+	char date[11];
+	char *customer, *reason;
+};
+
+static int refusal_cmp(const void *a, const void *b)
+{
+	const struct refusal *x = a, *y = b;
+	int c = strcmp(x->customer, y->customer);
+
+	if (c)
+		return c;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* "refusal:ID" for each refusal of [i, j), comma-joined: the evidence of
+ * an alert whose facts are front decisions, not journal transactions. */
+static char *refusal_evidence(const struct refusal *r, size_t i, size_t j)
+{
+	size_t cap, len = 0;
+	char *s;
+
+	if (j - i > RPT_AML_EVIDENCE_MAX)
+		j = i + RPT_AML_EVIDENCE_MAX;
+	cap = (j - i) * 32 + 1;
+	s = malloc(cap);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t k = i; k < j; k++)
+		len += (size_t)snprintf(s + len, cap - len, "%srefusal:%lld", k > i ? "," : "",
+		                        r[k].id);
+	RPT_AML_ASSERT(len < cap);
+	return s;
+}
+
+/* "risk_limit x2, risk_velocity x1": the reasons of [i, j) in order of
+ * first appearance. */
+static void refusal_reasons(const struct refusal *r, size_t i, size_t j, char *out,
+                            size_t cap)
+{
+	const char *seen[REASONS_LISTED_MAX];
+	size_t seen_n = 0, n = 0;
+
+	out[0] = '\0';
+	for (size_t k = i; k < j && seen_n < REASONS_LISTED_MAX; k++) {
+		size_t c = 0, dup = 0;
+		for (size_t m = 0; m < seen_n; m++)
+			dup |= strcmp(seen[m], r[k].reason) == 0;
+		if (dup)
+			continue;
+		seen[seen_n++] = r[k].reason;
+		for (size_t m = i; m < j; m++)
+			c += strcmp(r[m].reason, r[k].reason) == 0;
+		if (n < cap)
+			n += (size_t)snprintf(out + n, cap - n, "%s%.32s x%zu", n ? ", " : "",
+			                      r[k].reason, c);
+	}
+}
+
+/* One customer's refusals [a, b), sorted by day: windows taken greedily
+ * from the earliest refusal, as for structuring; a window with
+ * refusal_count or more fires, dated on its last refusal. */
+static int refusal_windows(struct scan *sc, const struct refusal *r, size_t a, size_t b)
+{
+	const rpt_aml_config *cfg = sc->cfg;
+	size_t i = a;
+
+	while (i < b) {
+		size_t j = i;
+		char detail[DETAIL_MAX], reasons[160];
+		const struct refusal *last;
+
+		while (j < b && r[j].day - r[i].day < cfg->refusal_window_days)
+			j++;
+		if (j - i < (size_t)cfg->refusal_count) {
+			i++;
+			continue;
+		}
+		last = &r[j - 1];
+		if (last->day >= sc->from_day && last->day <= sc->to_day) {
+			refusal_reasons(r, i, j, reasons, sizeof reasons);
+			snprintf(detail, sizeof detail, "%zu purchases refused by the front's risk "
+			         "rules within %d day(s), %s..%s (%s); %d or more fire", j - i,
+			         cfg->refusal_window_days, r[i].date, last->date, reasons,
+			         cfg->refusal_count);
+			if (alert_add(sc, "risk-refusals", last->customer, "", last->date,
+			              score_of((amount_minor_t)(j - i), cfg->refusal_count), "",
+			              detail, refusal_evidence(r, i, j)))
+				return sc->err->code;
+		}
+		i = j;
+	}
+	return LG_OK;
+}
+
+/* Reads the refusals that can fall in a window ending in the period. */
+static int refusals_load(ledger *lg, struct scan *sc, struct refusal **out, size_t *n)
+{
+	static const char sql[] =
+		"SELECT id, substr(at, 1, 10), customer, reason FROM front_risk_refusals"
+		" WHERE at >= date(?1, ?3) AND at < date(?2, '+1 day') ORDER BY id";
+	sqlite3_stmt *st = NULL;
+	struct refusal *r = NULL;
+	size_t cap = 0;
+	char back[32];
+	int step, rc = LG_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(ledger_sqlite(lg), sql, -1, &st, NULL) != SQLITE_OK)
+		return rpt_aml_sql_error(lg, sc->err, "reading front risk refusals");
+	snprintf(back, sizeof back, "-%d days", sc->cfg->refusal_window_days - 1);
+	sqlite3_bind_text(st, 1, sc->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sc->to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, back, -1, SQLITE_TRANSIENT);
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *date = (const char *)sqlite3_column_text(st, 1);
+		struct refusal *e;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct refusal *g = nc > (size_t)REFUSALS_MAX ? NULL : realloc(r, nc * sizeof *g);
+			if (!g) {
+				rc = lg_error_set(sc->err, nc > (size_t)REFUSALS_MAX ? LG_EDATA
+				                  : LG_EINTERNAL, "more than %ld front risk refusals "
+				                  "or out of memory", REFUSALS_MAX);
+				break;
+			}
+			r = g;
+			cap = nc;
+		}
+		e = &r[*n];
+		e->id = sqlite3_column_int64(st, 0);
+		e->day = ledger_day_number(date ? date : "");
+		snprintf(e->date, sizeof e->date, "%s", date ? date : "");
+		/* NOT NULL in the front's schema; "" keeps a foreign row harmless. */
+		e->customer = strdup(sqlite3_column_text(st, 2)
+		                     ? (const char *)sqlite3_column_text(st, 2) : "");
+		e->reason = strdup(sqlite3_column_text(st, 3)
+		                   ? (const char *)sqlite3_column_text(st, 3) : "");
+		(*n)++;
+		if (!e->customer || !e->reason)
+			rc = lg_error_set(sc->err, LG_EINTERNAL, "out of memory");
+		else if (e->day == DAY_NONE)
+			rc = lg_error_set(sc->err, LG_EDATA, "front risk refusal %lld: time '%s' "
+			                  "is not a date", e->id, date ? date : "");
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = rpt_aml_sql_error(lg, sc->err, "reading front risk refusals");
+	sqlite3_finalize(st);
+	*out = r;
+	return rc;
+}
+
+static int refusals(ledger *lg, struct scan *sc)
+{
+	struct refusal *r = NULL;
+	size_t n = 0;
+	int have = 0, rc;
+
+	rc = rpt_table_exists(lg, "front_risk_refusals", &have, sc->err);
+	if (rc || !have)
+		return rc; /* a ledger the front never served has none */
+	rc = refusals_load(lg, sc, &r, &n);
+	if (!rc && n > 1)
+		qsort(r, n, sizeof *r, refusal_cmp);
+	for (size_t a = 0; a < n && !rc;) {
+		size_t b = a + 1;
+		while (b < n && strcmp(r[b].customer, r[a].customer) == 0)
+			b++;
+		rc = refusal_windows(sc, r, a, b);
+		a = b;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].customer);
+		free(r[i].reason);
+	}
+	free(r);
 	return rc;
 }

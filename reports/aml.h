@@ -49,6 +49,10 @@ typedef struct rpt_aml_config {
 	int round_count;                   /* 2 round amounts a day */
 	int dormant_days;                  /* 90 days without activity */
 	int dormant_count;                 /* 6 (more than 5) on the waking day */
+	/* The front's risk refusals (table front_risk_refusals): a customer
+	 * refused refusal_count times or more within refusal_window_days. */
+	int refusal_count;                 /* 3; 0: the rule is off */
+	int refusal_window_days;           /* 7 */
 	/* High-risk jurisdictions, ISO 3166-1 alpha-2 upper case.  A wallet
 	 * posting fires when the customer's wallet account or the posting's
 	 * counterparty account has one of them as meta "country" (else as the
@@ -137,12 +141,13 @@ int rpt_sanctions_load(rpt_sanctions *s, const char *path, lg_error *err);
  * whose ent_num is not in the list is refused (LG_EDATA, file and line). */
 int rpt_sanctions_load_alt(rpt_sanctions *s, const char *path, lg_error *err);
 
-/* Normalises a name into out (cap bytes): Latin letters with accents to
- * plain ASCII, Cyrillic romanised by BGN/PCGN (Russian; "Евгений" gives
- * "yevgeniy" as the SDN list spells it), lower case, punctuation to
- * spaces, whitespace collapsed, tokens sorted so that "SMITH, John" and
- * "john smith" agree.  Other scripts (Chinese included) are kept as they
- * are. */
+/* Normalises a name into out (cap bytes): Chinese characters to toneless
+ * pinyin, one syllable a word (rpt_pinyin_romanise, split), Latin letters
+ * with accents to plain ASCII, Cyrillic romanised by BGN/PCGN (Russian;
+ * "Евгений" gives "yevgeniy" as the SDN list spells it), lower case,
+ * punctuation to spaces, whitespace collapsed, tokens sorted so that
+ * "SMITH, John" and "john smith" agree.  Other scripts, and Chinese
+ * characters the table has no reading for, are kept as they are. */
 void rpt_sanctions_normalise(const char *name, char *out, size_t cap);
 /* Similarity 0..1000 of two normalised names: 1000 - 1000 x Levenshtein
  * distance / length of the longer, in integers. */
@@ -150,5 +155,56 @@ int rpt_sanctions_score(const char *a_norm, const char *b_norm);
 /* The best-scoring entry for `name` (normalised inside): its index in
  * *best and its score returned; -1 when the list is empty. */
 int rpt_sanctions_best(const rpt_sanctions *s, const char *name, size_t *best);
+
+/* --- Chinese names (pinyin.c) ------------------------------------------ */
+#define RPT_PINYIN_MISSING_MAX 8     /* characters without a reading named */
+#define RPT_PINYIN_TEXT_MAX 1024     /* bytes of a romanised name */
+
+/* What romanising one name met. */
+typedef struct rpt_pinyin_info {
+	int han;                             /* Chinese characters in the name */
+	int missing_n;                       /* of those, without a reading */
+	unsigned missing[RPT_PINYIN_MISSING_MAX]; /* the first of them */
+} rpt_pinyin_info;
+
+/* The toneless Hanyu Pinyin syllable of Han character cp ("zhang" for
+ * U+5F20 and U+5F35), or NULL when the table has none.  The table is
+ * Unihan's kMandarin, first value (the most customary reading), for the
+ * ideographs of the Basic Multilingual Plane; a polyphonic character always
+ * gets that reading ("zhang" for 长, never "chang").  Static storage. */
+const char *rpt_pinyin_syllable(unsigned cp);
+/* Whether cp is a CJK ideograph (any Unified block, the compatibility
+ * ideographs, U+3007), read or not. */
+int rpt_pinyin_is_han(unsigned cp);
+
+/*
+ * Copies name into out (cap bytes, always terminated) with each run of
+ * Chinese characters replaced by its pinyin, set off by spaces, everything
+ * else kept byte for byte.  Chinese names are written surname first: the
+ * first character of a run (the first two when they are a compound surname
+ * of the Hundred Family Surnames, 欧阳, 司马, ..., in runs of three or more)
+ * is the surname.  join_given 0 writes one syllable a word ("li fang wei");
+ * 1 writes the surname and the given name as one word each ("li fangwei"),
+ * the way passports and the SDN list spell Chinese names.  A character
+ * without a reading is kept as written, as a word of its own, and named in
+ * *info (which may be NULL).
+ */
+void rpt_pinyin_romanise(const char *name, int join_given, char *out, size_t cap,
+                         rpt_pinyin_info *info);
+
+/* The outcome of screening one name against a list. */
+typedef struct rpt_sanctions_hit {
+	int score;                           /* 0..1000, -1: empty list */
+	size_t best;                         /* index of the entry in the list */
+	char pinyin[RPT_PINYIN_TEXT_MAX];    /* the romanised form that scored,
+	                                        "" when the name has no Chinese */
+	rpt_pinyin_info info;
+} rpt_sanctions_hit;
+
+/* As rpt_sanctions_best, for names with Chinese characters too: a name
+ * with them is scored in both pinyin spellings (syllables apart, given name
+ * joined) and the better one is kept, the given-name spelling on a tie. */
+void rpt_sanctions_screen(const rpt_sanctions *s, const char *name,
+                          rpt_sanctions_hit *hit);
 
 #endif

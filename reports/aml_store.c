@@ -95,6 +95,8 @@ void rpt_aml_config_init(rpt_aml_config *cfg)
 	cfg->round_count = 2;
 	cfg->dormant_days = 90;
 	cfg->dormant_count = 6;
+	cfg->refusal_count = 3;
+	cfg->refusal_window_days = 7;
 	cfg->screening_cutoff = 880;
 	/* FATF "High-Risk Jurisdictions subject to a Call for Action" (the
 	 * black list: DPRK, Iran, Myanmar, unchanged since October 2022 as far
@@ -227,6 +229,7 @@ static int aml_key(struct load *l, const char *s, const char *k, const char *v)
 		{ "round_count", offsetof(rpt_aml_config, round_count), 1 },
 		{ "dormant_days", offsetof(rpt_aml_config, dormant_days), 1 },
 		{ "dormant_count", offsetof(rpt_aml_config, dormant_count), 1 },
+		{ "refusal_window_days", offsetof(rpt_aml_config, refusal_window_days), 1 },
 	};
 
 	if (strcmp(k, "wallet_prefix") == 0) {
@@ -234,6 +237,12 @@ static int aml_key(struct load *l, const char *s, const char *k, const char *v)
 			return bad(l, s, k, "empty or too long");
 		memcpy(l->cfg->wallet_prefix, v, strlen(v) + 1);
 		return 1;
+	}
+	if (strcmp(k, "refusal_count") == 0) {
+		/* "Repeated": two or more; 0 turns the rule off. */
+		if (!int_key(l, s, k, v, 0, &l->cfg->refusal_count))
+			return 0;
+		return l->cfg->refusal_count != 1 ? 1 : bad(l, s, k, "0 (off) or 2 and more");
 	}
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(k, keys[i].name) == 0)

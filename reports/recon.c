@@ -134,18 +134,24 @@ static int add_ageing(struct recon *r, const char *channel, int bucket,
 }
 
 /* The breaks of the period, each (channel, kind, line, item) once: its
- * latest night, with the age it had then. */
+ * latest night, with the age it had then.  The latest nights are found in
+ * one grouped pass and each is read back through the table's unique index
+ * (date, channel, kind, line_id, item_seq); a correlated max() per break
+ * instead rescanned the period's breaks for every one of them (35,000
+ * breaks of a 1,000,000-line reconciliation: 57 s of CPU). */
 static int read_breaks(ledger *lg, const rpt_options *o, struct recon *r,
                        rpt_table *detail, lg_error *err)
 {
 	sqlite3_stmt *st;
 	int rc = rpt_prepare(lg, "SELECT b.date, b.channel, b.kind, b.line_id, b.tx_id,"
 	                     " b.amount, COALESCE(b.asset, ''), COALESCE(b.scale, 0),"
-	                     " b.age_days, " RESOLVED_SQL ", b.reason FROM clearing_breaks b"
-	                     " WHERE b.date BETWEEN ?1 AND ?2 AND b.date = (SELECT"
-	                     " max(b2.date) FROM clearing_breaks b2 WHERE b2.channel ="
-	                     " b.channel AND b2.kind = b.kind AND b2.line_id = b.line_id"
-	                     " AND b2.item_seq = b.item_seq AND b2.date BETWEEN ?1 AND ?2)"
+	                     " b.age_days, " RESOLVED_SQL ", b.reason FROM (SELECT"
+	                     " max(date) AS date, channel, kind, line_id, item_seq FROM"
+	                     " clearing_breaks WHERE date BETWEEN ?1 AND ?2 GROUP BY"
+	                     " channel, kind, line_id, item_seq) k CROSS JOIN"
+	                     " clearing_breaks b ON b.date = k.date AND b.channel ="
+	                     " k.channel AND b.kind = k.kind AND b.line_id = k.line_id"
+	                     " AND b.item_seq = k.item_seq"
 	                     " ORDER BY b.channel, b.age_days, b.kind, b.id", &st, err);
 
 	if (rc)

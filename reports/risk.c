@@ -81,12 +81,53 @@ static int aml_evidence_tx(ledger *lg, sqlite3_stmt *st, rpt_table *t,
 	return rc;
 }
 
+#define REFUSAL_PREFIX "refusal:"
+
+/* One front risk refusal named as evidence ("refusal:ID", the risk-refusals
+ * rule): a row with what was refused and why; nothing was posted, so
+ * debit and credit stay empty. */
+static int aml_evidence_refusal(ledger *lg, sqlite3_stmt **st, rpt_table *t,
+                                const char *alert_id, const char *id, size_t len,
+                                lg_error *err)
+{
+	char ref[64], what[256];
+	long long rid;
+	int step, rc = LG_OK;
+
+	if (!*st) {
+		rc = rpt_prepare(lg, "SELECT substr(at, 1, 10), merchant, COALESCE(order_id, ''),"
+		                 " COALESCE(asset, ''), COALESCE(amount, ''), reason FROM"
+		                 " front_risk_refusals WHERE id = ?1", st, err);
+		if (rc)
+			return rc;
+	}
+	snprintf(ref, sizeof ref, "%.*s", (int)len, id);
+	rid = strtoll(ref + strlen(REFUSAL_PREFIX), NULL, 10);
+	sqlite3_reset(*st);
+	sqlite3_bind_int64(*st, 1, rid);
+	step = sqlite3_step(*st);
+	if (step == SQLITE_ROW) {
+		snprintf(what, sizeof what, "refused by the front (%s): %s %s at merchant %s, "
+		         "order %s; nothing posted", (const char *)sqlite3_column_text(*st, 5),
+		         (const char *)sqlite3_column_text(*st, 4),
+		         (const char *)sqlite3_column_text(*st, 3),
+		         (const char *)sqlite3_column_text(*st, 1),
+		         (const char *)sqlite3_column_text(*st, 2));
+		const char *row[] = { alert_id, (const char *)sqlite3_column_text(*st, 0), ref,
+			              what, (const char *)sqlite3_column_text(*st, 3), "", "" };
+		rc = rpt_table_add(t, row, err);
+	} else if (step != SQLITE_DONE) {
+		rc = rpt_sql_error(lg, err, "reading an alert's evidence");
+	}
+	return rc;
+}
+
 /* The postings of each evidence transaction of one alert, in the order the
- * alert lists them (journal order). */
+ * alert lists them (journal order); a front refusal as one row. */
 static int aml_evidence(ledger *lg, rpt_table *t, const char *alert_id,
                         const char *evidence, lg_error *err)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st, *ref = NULL;
 	const char *p = evidence;
 	int rc = rpt_prepare(lg, "SELECT t.date, t.id, a.code, a.asset, s.scale, p.amount"
 	                     " FROM transactions t JOIN postings p ON p.tx_seq = t.seq"
@@ -98,11 +139,16 @@ static int aml_evidence(ledger *lg, rpt_table *t, const char *alert_id,
 	RPT_ASSERT(evidence != NULL);
 	while (*p && !rc) {
 		size_t len = strcspn(p, ",");
-		rc = aml_evidence_tx(lg, st, t, alert_id, p, len, err);
+		if (len > strlen(REFUSAL_PREFIX) &&
+		    strncmp(p, REFUSAL_PREFIX, strlen(REFUSAL_PREFIX)) == 0)
+			rc = aml_evidence_refusal(lg, &ref, t, alert_id, p, len, err);
+		else
+			rc = aml_evidence_tx(lg, st, t, alert_id, p, len, err);
 		p += len;
 		if (*p == ',')
 			p++;
 	}
+	sqlite3_finalize(ref);
 	sqlite3_finalize(st);
 	return rc;
 }

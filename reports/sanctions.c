@@ -5,7 +5,8 @@
  *
  * Screening engines compare normalised names with an edit distance; ours is
  * Levenshtein over the normalised, token-sorted text, scaled to 0..1000 so
- * that the cut-off is an integer in the configuration.
+ * that the cut-off is an integer in the configuration.  Chinese names are
+ * romanised to pinyin first (pinyin.c).
  */
 #include "aml.h"
 
@@ -202,13 +203,16 @@ static size_t words(const char *name, char *flat, size_t cap)
 
 void rpt_sanctions_normalise(const char *name, char *out, size_t cap)
 {
-	char flat[RPT_AML_NAME_MAX * 2];
+	char flat[RPT_AML_NAME_MAX * 2], rom[RPT_PINYIN_TEXT_MAX];
 	char *tok[TOKENS_MAX], *save = NULL, *w;
 	size_t ntok = 0, n = 0;
 
 	if (!cap)
 		return;
-	words(name, flat, sizeof flat);
+	/* Chinese first, one syllable a word: a list entry written in
+	 * characters meets a name written in characters or in pinyin. */
+	rpt_pinyin_romanise(name, 0, rom, sizeof rom, NULL);
+	words(rom, flat, sizeof flat);
 	for (w = strtok_r(flat, " ", &save); w && ntok < TOKENS_MAX;
 	     w = strtok_r(NULL, " ", &save))
 		tok[ntok++] = w;
@@ -267,6 +271,44 @@ int rpt_sanctions_best(const rpt_sanctions *s, const char *name, size_t *best)
 		}
 	}
 	return top;
+}
+
+void rpt_sanctions_screen(const rpt_sanctions *s, const char *name,
+                          rpt_sanctions_hit *hit)
+{
+	char split[RPT_PINYIN_TEXT_MAX], norm_joined[RPT_AML_NAME_MAX];
+	char norm_split[RPT_AML_NAME_MAX];
+	int from_split = 0;
+
+	memset(hit, 0, sizeof *hit);
+	rpt_pinyin_romanise(name, 1, hit->pinyin, sizeof hit->pinyin, &hit->info);
+	if (hit->info.han == 0) {
+		hit->pinyin[0] = '\0';
+		hit->score = rpt_sanctions_best(s, name, &hit->best);
+		return;
+	}
+	/* Both spellings: "li fangwei" meets "LI, Fangwei" and "Fangwei LI",
+	 * "li fang wei" meets "LI, Fang Wei". */
+	rpt_pinyin_romanise(name, 0, split, sizeof split, NULL);
+	rpt_sanctions_normalise(hit->pinyin, norm_joined, sizeof norm_joined);
+	rpt_sanctions_normalise(split, norm_split, sizeof norm_split);
+	hit->score = -1;
+	for (size_t i = 0; i < s->n; i++) {
+		int sj = rpt_sanctions_score(norm_joined, s->norm[i]);
+		int ss = rpt_sanctions_score(norm_split, s->norm[i]);
+		if (sj > hit->score) {
+			hit->score = sj;
+			hit->best = i;
+			from_split = 0;
+		}
+		if (ss > hit->score) {
+			hit->score = ss;
+			hit->best = i;
+			from_split = 1;
+		}
+	}
+	if (from_split)
+		memcpy(hit->pinyin, split, sizeof split);
 }
 
 /* The next CSV field of line at *p (RFC 4180 quoting) into out. */

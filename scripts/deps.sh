@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make clang libclang-rt-dev pkg-config python3 sqlite3 libxml2-utils time bc ledger hledger wrk openssl
 libsqlite3-dev libxml2-dev libcsv-dev libssl-dev libmicrohttpd-dev
 libjansson-dev libinih-dev libcmocka-dev
-chromium"
+chromium unicode-data"
 
 missing=""
 for p in $PACKAGES; do
