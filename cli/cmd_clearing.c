@@ -400,6 +400,8 @@ static int nightly_books(ledger *lg, const char *date, const char *outdir,
 		{ "trial-balance", "html", RPT_HTML }, { "trial-balance", "csv", RPT_CSV },
 		{ "settlement", "html", RPT_HTML }, { "settlement", "csv", RPT_CSV },
 		{ "reconciliation", "html", RPT_HTML }, { "reconciliation", "json", RPT_JSON },
+		{ "aml", "html", RPT_HTML }, { "aml", "json", RPT_JSON },
+		{ "chargebacks", "html", RPT_HTML }, { "chargebacks", "csv", RPT_CSV },
 	};
 	char dir[PATH_MAX];
 	int rc = LG_OK;

@@ -60,9 +60,22 @@ python3 "$ROOT/tests/clearcheck.py" demo/clearbook.db >check.out 2>check.err ||
 
 # --- a re-run changes nothing and writes byte-identical reports ----------
 for f in trial-balance.html trial-balance.csv settlement.html settlement.csv \
-	reconciliation.html reconciliation.json; do
+	reconciliation.html reconciliation.json aml.html aml.json chargebacks.html \
+	chargebacks.csv; do
 	[ -s "demo/outbox/2026-11-25/books/$f" ] || fail "the night wrote no books/$f"
 done
+python3 - demo/outbox/2026-11-25/books/aml.json <<'PY' || fail "books/aml.json lacks the night's one alert"
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = d["alerts"]
+assert len(a) == 1 and a[0]["rule"] == "large-value" and a[0]["subject"] == "c0042", a
+assert a[0]["evidence"] == "TU-20261124-99999", a
+PY
+grep -q '^8836112401000102,mastercard,CNY,1091.18,2026-12-09,due,' \
+	demo/outbox/2026-11-25/books/chargebacks.csv ||
+	fail "books/chargebacks.csv lacks the sample's chargeback and its deadline"
+grep -q '^retrieval,CNY,1,1909.64' demo/outbox/2026-11-25/books/chargebacks.csv ||
+	fail "books/chargebacks.csv lacks the sample's retrieval request"
 grep -q "Lotus Travel Ltd" demo/outbox/2026-11-25/books/settlement.csv || fail "settlement names no merchant"
 cp -r demo/outbox/2026-11-25 snap1
 sh "$ROOT/samples/demo.sh" demo >demo2.out 2>demo2.err || fail "demo re-run failed: $(cat demo2.err)"
