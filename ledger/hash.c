@@ -182,20 +182,33 @@ int lg_hash_chain(ledger *lg, const unsigned char prev[LG_HASH_BYTES],
 	return sha256(lg->hs, prev, out);
 }
 
-int lg_hash_content(struct lg_hasher *h, const struct lg_content *c,
-                    unsigned char out[LG_HASH_BYTES])
+/* The fields both forms of the content hash begin with, after their tag. */
+static struct enc *content_head(struct lg_hasher *h, const char *tag, const char *id,
+                                const char *kind, long long ref_seq, const char *date,
+                                long long timeout_s, const char *memo,
+                                const char *meta)
 {
 	struct enc *e = enc_start(h);
 
+	enc_str(e, tag);
+	enc_str(e, id);
+	enc_str(e, kind);
+	enc_int(e, ref_seq);
+	enc_str(e, date);
+	enc_int(e, timeout_s);
+	enc_str(e, memo);
+	enc_str(e, meta);
+	return e;
+}
+
+int lg_hash_content(struct lg_hasher *h, const struct lg_content *c,
+                    unsigned char out[LG_HASH_BYTES])
+{
+	struct enc *e;
+
 	LG_ASSERT(c->n >= 0 && c->n <= LG_POSTINGS_MAX);
-	enc_str(e, "clearbook-content-v2");
-	enc_str(e, c->id);
-	enc_str(e, c->kind);
-	enc_int(e, c->ref_seq);
-	enc_str(e, c->date);
-	enc_int(e, c->timeout_s);
-	enc_str(e, c->memo);
-	enc_str(e, c->meta);
+	e = content_head(h, "clearbook-content-v2", c->id, c->kind, c->ref_seq, c->date,
+	                 c->timeout_s, c->memo, c->meta);
 	enc_int(e, c->n);
 	for (int i = 0; i < c->n; i++) {
 		LG_ASSERT(c->amount_len[i] > 0);
@@ -232,17 +245,11 @@ int lg_hash_content_tx(ledger *lg, const struct lg_tx *tx,
 int lg_hash_content_v1(ledger *lg, const struct lg_tx_view *v,
                        unsigned char out[LG_HASH_BYTES])
 {
-	struct enc *e = enc_start(lg->hs);
+	struct enc *e;
 
 	LG_ASSERT(v->n >= 0 && v->n <= LG_POSTINGS_MAX);
-	enc_str(e, "clearbook-content-v1");
-	enc_str(e, v->id);
-	enc_str(e, v->kind);
-	enc_int(e, v->ref_seq);
-	enc_str(e, v->date);
-	enc_int(e, v->timeout_s);
-	enc_str(e, v->memo);
-	enc_str(e, v->meta);
+	e = content_head(lg->hs, "clearbook-content-v1", v->id, v->kind, v->ref_seq,
+	                 v->date, v->timeout_s, v->memo, v->meta);
 	enc_postings(e, v);
 	return sha256(lg->hs, NULL, out);
 }
