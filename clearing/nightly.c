@@ -250,13 +250,26 @@ static int reject_file(struct night *n, const char *path, const char *name,
 	return LG_OK;
 }
 
+/* The importer's messages, without the "clearbook: " each line of them
+ * begins with (the night's own message about the file carries one). */
 static void read_reason(const char *log, char *out, size_t cap)
 {
+	static const char prefix[] = "clearbook: ";
+	const size_t plen = sizeof prefix - 1;
 	FILE *fp = fopen(log, "r");
-	size_t got = fp ? fread(out, 1, cap - 1, fp) : 0;
+	size_t got = fp ? fread(out, 1, cap - 1, fp) : 0, w = 0;
 
 	if (fp)
 		fclose(fp);
+	out[got] = '\0';
+	for (size_t i = 0; i < got;) {
+		if ((i == 0 || out[i - 1] == '\n') && got - i >= plen &&
+		    memcmp(out + i, prefix, plen) == 0)
+			i += plen;
+		else
+			out[w++] = out[i++];
+	}
+	got = w;
 	out[got] = '\0';
 	while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == ' '))
 		out[--got] = '\0';

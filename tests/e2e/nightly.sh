@@ -115,6 +115,11 @@ done
 grep -q "icbc-camt053-20261124-broken.xml" rej/outbox/2026-11-25/rejected/icbc-camt053-20261124-broken.xml.reason.txt ||
 	fail "reason does not name the file: $(cat rej/outbox/2026-11-25/rejected/*.reason.txt)"
 grep -q "no \[inbox\] rule" rej/outbox/2026-11-25/rejected/mystery.txt.reason.txt || fail "mystery reason"
+# the importer's own "clearbook: " prefix is not repeated inside the night's
+! grep -q "clearbook: " rej/outbox/2026-11-25/rejected/icbc-camt053-20261124-broken.xml.reason.txt ||
+	fail "the reason repeats the prefix: $(cat rej/outbox/2026-11-25/rejected/icbc-camt053-20261124-broken.xml.reason.txt)"
+! grep -q "rejected, set aside in .*: clearbook: " rej.err ||
+	fail "the night's message repeats the prefix: $(cat rej.err)"
 grep -q "2 rejected" rej.out || fail "summary: $(cat rej.out)"
 [ "$(head_of rej)" = "$h1" ] || fail "the rest of the night did not run as usual"
 
