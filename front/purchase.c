@@ -27,7 +27,7 @@ static int risk_refuse(front_writer *w, front_op *op, const front_purchase *p,
                        const char *code, const char *reason)
 {
 	char amt[AMOUNT_TEXT_MAX];
-	const char *args[7];
+	const char *args[8];
 
 	amount_format(p->amount, p->scale, amt, sizeof amt);
 	args[0] = w->now_text;
@@ -37,9 +37,10 @@ static int risk_refuse(front_writer *w, front_op *op, const front_purchase *p,
 	args[4] = p->asset;
 	args[5] = amt;
 	args[6] = code;
+	args[7] = reason;
 	if (front_exec(w, "INSERT INTO front_risk_refusals(at, merchant, customer,"
-	              " order_id, asset, amount, reason) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-	              args, 7, -1) != 0)
+	              " order_id, asset, amount, reason, detail)"
+	              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", args, 8, -1) != 0)
 		return -1;
 	front_op_error(op, 422, code, "%s", reason);
 	return 1;

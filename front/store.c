@@ -44,7 +44,8 @@ static const char *const schema_sql =
 	"  rate TEXT NOT NULL, expires_epoch INTEGER NOT NULL, expires_at TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS front_risk_refusals(id INTEGER PRIMARY KEY,"
 	"  at TEXT NOT NULL, merchant TEXT NOT NULL, customer TEXT NOT NULL,"
-	"  order_id TEXT, asset TEXT, amount TEXT, reason TEXT NOT NULL);"
+	"  order_id TEXT, asset TEXT, amount TEXT, reason TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS front_risk_refusals_at ON front_risk_refusals(at);"
 	/* the record of risk decisions is evidence: append-only */
 	"CREATE TRIGGER IF NOT EXISTS front_risk_refusals_no_update BEFORE UPDATE"
@@ -54,12 +55,33 @@ static const char *const schema_sql =
 	"  ON front_risk_refusals BEGIN"
 	"  SELECT RAISE(ABORT, 'front_risk_refusals is append-only'); END;";
 
+/* Whether front_risk_refusals has the detail column (tables made before
+ * 2026-12-03 have only the code in reason). */
+static int has_detail(sqlite3 *db, int *yes)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*yes = 0;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('front_risk_refusals')"
+	                       " WHERE name = 'detail'", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	*yes = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 int front_store_init(ledger *lg, lg_error *err)
 {
 	sqlite3 *db = ledger_sqlite(lg);
 	char *msg = NULL;
+	int yes = 0;
 
-	if (sqlite3_exec(db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(db, schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
+	    has_detail(db, &yes) != 0 ||
+	    (!yes && sqlite3_exec(db, "ALTER TABLE front_risk_refusals ADD COLUMN detail"
+	                          " TEXT NOT NULL DEFAULT ''", NULL, NULL, &msg) != SQLITE_OK)) {
 		lg_error_set(err, LG_EIO, "creating the front's tables: %s",
 		             msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);

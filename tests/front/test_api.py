@@ -339,6 +339,12 @@ def test_refusals_by_rules():
                   ("mblocked", "c1", "o-mblk", "CNY", "1.00", "merchant_blocked"),
                   ("m1", "d1", "o-day2", "CNY", "4.01", "risk_limit")],
           "risk refusals recorded: %r" % got)
+    con = sqlite3.connect(DB, timeout=60)
+    detail = dict(con.execute("SELECT order_id, detail FROM front_risk_refusals"))
+    con.close()
+    check("per-purchase limit" in detail["o-risk1"] and
+          "daily limit" in detail["o-day2"] and "last minute" in detail["o-vel2"],
+          "a refusal records why, beside its code: %r" % detail)
     check(all(len(r_[6]) == 20 and r_[6].endswith("Z") for r_ in rows),
           "refusal times: %r" % [r_[6] for r_ in rows])
     con = sqlite3.connect(DB, timeout=60)
