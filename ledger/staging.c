@@ -841,6 +841,10 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 
 #define STAGE_BATCH_ROWS 16   /* lines to one multi-row insert */
 #define STAGE_ROW_PARAMS 31   /* parameters of one row, as ST_STAGE_LINE's */
+/* Parameters 1 to 4 (file_id, statement_no, channel, scope_id) are the
+ * same for every line of a statement: each row of the multi-row insert
+ * names the first row's, bound once per insert instead of once per row. */
+#define STAGE_SHARED_PARAMS 4
 #define STAGE_KEY_MAX (2 * LG_STMT_FIELD_MAX + 160)
 #define STAGE_COOLDOWN_RUNS 4 /* runs staged one by one after a key was met */
 
@@ -896,7 +900,9 @@ static struct lg_stage_batch *stage_batch(ledger *lg)
 		for (int c = 0; c < STAGE_ROW_PARAMS; c++)
 			len += (size_t)snprintf(sql + len, cap - len, "%s?%d%s",
 			                        c ? "," : r ? ",(" : "(",
-			                        r * STAGE_ROW_PARAMS + stage_row_params[c],
+			                        stage_row_params[c] <= STAGE_SHARED_PARAMS
+			                        ? stage_row_params[c]
+			                        : r * STAGE_ROW_PARAMS + stage_row_params[c],
 			                        c == STAGE_ROW_PARAMS - 1 ? ")" : "");
 	LG_ASSERT(len < cap);
 	if (sqlite3_prepare_v3(lg->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &b->st,
@@ -968,10 +974,12 @@ static int stage_batch_try(ledger *lg, const ledger_stmt_line *const *lines,
 		const char *ref = ln->child_index < 0 ? line_ref(ln) : NULL;
 		int o = i * STAGE_ROW_PARAMS;
 
-		sqlite3_bind_int64(b->st, o + 1, lg->stage.file_id);
-		sqlite3_bind_int64(b->st, o + 2, lg->stage.statement_no);
-		sqlite3_bind_text(b->st, o + 3, lg->stage.channel, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(b->st, o + 4, lg->stage.scope_id);
+		if (i == 0) {
+			sqlite3_bind_int64(b->st, 1, lg->stage.file_id);
+			sqlite3_bind_int64(b->st, 2, lg->stage.statement_no);
+			sqlite3_bind_text(b->st, 3, lg->stage.channel, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(b->st, 4, lg->stage.scope_id);
+		}
 		if (ref)
 			dedupe_key(ln, ref, b->key[i], sizeof b->key[i]);
 		else
