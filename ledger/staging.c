@@ -847,11 +847,30 @@ int ledger_stage_line(ledger *lg, const ledger_stmt_statement *s,
 #define STAGE_SHARED_PARAMS 4
 #define STAGE_KEY_MAX (2 * LG_STMT_FIELD_MAX + 160)
 #define STAGE_COOLDOWN_RUNS 4 /* runs staged one by one after a key was met */
+#define STAGE_SHAPES_MAX 4    /* column sets prepared per handle, beside all */
 
-/* The multi-row insert and the keys and amounts its rows point at until it
- * is stepped. */
-struct lg_stage_batch {
+/*
+ * A shape: the multi-row insert for the columns a run of lines has.  A
+ * bank CSV leaves twelve of the 31 columns NULL on every line (no value
+ * date, end-to-end id, batch, ...); an insert that names only the columns
+ * some line of the run has spends nothing on the others (no parameter to
+ * clear, bind, load and copy per row), and SQLite stores NULL for them, as
+ * before.  `cols` has bit k set for parameter k (1..31) of ST_STAGE_LINE's
+ * numbering; a run whose columns fit no prepared shape uses the one with
+ * every column, so at most STAGE_SHAPES_MAX + 1 are ever prepared.
+ */
+struct lg_stage_shape {
 	sqlite3_stmt *st;
+	uint32_t cols;
+	int row_params;           /* parameters of one row beyond the shared */
+	int param_of[STAGE_ROW_PARAMS + 1]; /* k -> its index within a row, 0 none */
+};
+
+/* The shapes and the keys and amounts a run's rows point at until its
+ * insert is stepped. */
+struct lg_stage_batch {
+	struct lg_stage_shape shape[STAGE_SHAPES_MAX + 1]; /* [0]: every column */
+	int shapes;
 	char key[STAGE_BATCH_ROWS][STAGE_KEY_MAX];
 	unsigned char amt[STAGE_BATCH_ROWS][AMOUNT_BLOB_BYTES];
 	unsigned char diff[STAGE_BATCH_ROWS][AMOUNT_BLOB_BYTES];
@@ -859,62 +878,198 @@ struct lg_stage_batch {
 
 /* The columns of ST_STAGE_LINE (store.c) in its order, and the parameter
  * each takes within a row, as there. */
-static const char stage_cols[] =
-	"file_id, statement_no, channel, scope_id, dedupe_key, entry_ref, parent_id,"
-	" is_batch, children, booking_date, value_date, amount, asset,"
-	" counterparty_name, counterparty_account, end_to_end_id, instruction_id,"
-	" provider_ref, uetr, remittance, tx_code, status, batch_id, return_reason,"
-	" reversal, charges, entry_index, child_index, line_no, raw,"
-	" batch_difference";
-static const int stage_row_params[] = { 1, 2, 3, 4, 5, 6, 7, 8, 30, 9, 10, 11, 12,
-	13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31 };
+static const char *const stage_cols[STAGE_ROW_PARAMS] = {
+	"file_id", "statement_no", "channel", "scope_id", "dedupe_key", "entry_ref",
+	"parent_id", "is_batch", "children", "booking_date", "value_date", "amount",
+	"asset", "counterparty_name", "counterparty_account", "end_to_end_id",
+	"instruction_id", "provider_ref", "uetr", "remittance", "tx_code", "status",
+	"batch_id", "return_reason", "reversal", "charges", "entry_index",
+	"child_index", "line_no", "raw", "batch_difference"
+};
+static const int stage_row_params[STAGE_ROW_PARAMS] = { 1, 2, 3, 4, 5, 6, 7, 8,
+	30, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+	28, 29, 31 };
+#define STAGE_ALL_COLS 0xfffffffeu /* bits 1..31 */
+_Static_assert(STAGE_ROW_PARAMS == 31, "a shape has a bit for each of 31 parameters");
+
+/* The text of optional text parameter k of a line, NULL if it has none
+ * (or k is not one of them). */
+static const char *line_text_param(const ledger_stmt_line *ln, int k)
+{
+	switch (k) {
+	case 6: return ln->entry_ref;
+	case 9: return ln->booking_date;
+	case 10: return ln->value_date;
+	case 13: return ln->counterparty_name;
+	case 14: return ln->counterparty_account;
+	case 15: return ln->end_to_end_id;
+	case 16: return ln->instruction_id;
+	case 17: return ln->provider_ref;
+	case 18: return ln->uetr;
+	case 19: return ln->remittance;
+	case 20: return ln->tx_code;
+	case 21: return ln->status;
+	case 22: return ln->batch_id;
+	case 23: return ln->return_reason;
+	case 25: return ln->charges;
+	default: return NULL;
+	}
+}
+
+/* The parameters (bits, ST_STAGE_LINE's numbering) a line gives a value. */
+static uint32_t line_cols(const ledger_stmt_line *ln)
+{
+	/* shared, key, is_batch, amount, asset, reversal, indexes, raw, children */
+	uint32_t cols = 0x3eu | 1u << 8 | 1u << 11 | 1u << 12 | 1u << 24 | 1u << 26 |
+	                1u << 27 | 1u << 28 | 1u << 29 | 1u << 30;
+
+	/* as line_text_param, spelt out: this runs for every line */
+	cols |= (uint32_t)!!ln->entry_ref << 6 | (uint32_t)!!ln->booking_date << 9 |
+	        (uint32_t)!!ln->value_date << 10 | (uint32_t)!!ln->counterparty_name << 13 |
+	        (uint32_t)!!ln->counterparty_account << 14 |
+	        (uint32_t)!!ln->end_to_end_id << 15 | (uint32_t)!!ln->instruction_id << 16 |
+	        (uint32_t)!!ln->provider_ref << 17 | (uint32_t)!!ln->uetr << 18 |
+	        (uint32_t)!!ln->remittance << 19 | (uint32_t)!!ln->tx_code << 20 |
+	        (uint32_t)!!ln->status << 21 | (uint32_t)!!ln->batch_id << 22 |
+	        (uint32_t)!!ln->return_reason << 23 | (uint32_t)!!ln->charges << 25;
+	if (ln->child_index >= 0)
+		cols |= 1u << 7;
+	if (ln->is_batch)
+		cols |= 1u << 31;
+	return cols;
+}
+
+static void stage_batch_free(struct lg_stage_batch *b)
+{
+	for (int i = 0; i < b->shapes; i++)
+		sqlite3_finalize(b->shape[i].st);
+	free(b);
+}
 
 void lg_staging_close(ledger *lg)
 {
 	if (!lg->stage_batch)
 		return;
-	sqlite3_finalize(lg->stage_batch->st);
-	free(lg->stage_batch);
+	stage_batch_free(lg->stage_batch);
 	lg->stage_batch = NULL;
 }
 
-/* The multi-row insert, prepared once per handle, reset and cleared. */
-static struct lg_stage_batch *stage_batch(ledger *lg)
+/* Prepares the insert of STAGE_BATCH_ROWS rows of the columns in `cols`:
+ * each row names the shared parameters 1..4 and then its own, numbered
+ * consecutively row after row. */
+static int shape_prepare(ledger *lg, struct lg_stage_shape *sh, uint32_t cols)
+{
+	size_t cap = 64 + STAGE_ROW_PARAMS * 24 + STAGE_BATCH_ROWS * STAGE_ROW_PARAMS * 8;
+	char *sql = malloc(cap);
+	size_t len;
+	int n = 0, rc;
+
+	if (!sql)
+		return -1;
+	memset(sh, 0, sizeof *sh);
+	sh->cols = cols;
+	len = (size_t)snprintf(sql, cap, "INSERT INTO staged_lines(");
+	for (int c = 0; c < STAGE_ROW_PARAMS; c++) {
+		int k = stage_row_params[c];
+		if (!(cols & 1u << k))
+			continue;
+		len += (size_t)snprintf(sql + len, cap - len, "%s%s", c ? "," : "",
+		                        stage_cols[c]);
+		if (k > STAGE_SHARED_PARAMS)
+			sh->param_of[k] = ++n;
+	}
+	sh->row_params = n;
+	len += (size_t)snprintf(sql + len, cap - len, ") VALUES");
+	for (int r = 0; r < STAGE_BATCH_ROWS; r++) {
+		int first = 1;
+		for (int c = 0; c < STAGE_ROW_PARAMS; c++) {
+			int k = stage_row_params[c];
+			if (!(cols & 1u << k))
+				continue;
+			len += (size_t)snprintf(sql + len, cap - len, "%s?%d",
+			                        first ? (r ? ",(" : "(") : ",",
+			                        k <= STAGE_SHARED_PARAMS ? k
+			                        : STAGE_SHARED_PARAMS + r * n + sh->param_of[k]);
+			first = 0;
+		}
+		len += (size_t)snprintf(sql + len, cap - len, ")");
+	}
+	LG_ASSERT(len < cap && n > 0);
+	rc = sqlite3_prepare_v3(lg->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &sh->st, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The insert for a run needing the columns in `cols`, reset and cleared:
+ * a prepared shape that has them all, else a new one while there is room,
+ * else the one with every column. */
+static struct lg_stage_shape *stage_shape(ledger *lg, uint32_t cols)
 {
 	struct lg_stage_batch *b = lg->stage_batch;
-	size_t cap = sizeof stage_cols + 64 + STAGE_BATCH_ROWS * STAGE_ROW_PARAMS * 8;
-	char *sql;
-	size_t len;
+	struct lg_stage_shape *sh = NULL;
 
-	if (b) {
-		sqlite3_reset(b->st);
-		sqlite3_clear_bindings(b->st);
-		return b;
+	if (!b) {
+		b = calloc(1, sizeof *b);
+		if (!b)
+			return NULL;
+		if (shape_prepare(lg, &b->shape[0], STAGE_ALL_COLS) != 0) {
+			free(b);
+			return NULL;
+		}
+		b->shapes = 1;
+		lg->stage_batch = b;
 	}
-	b = calloc(1, sizeof *b);
-	sql = malloc(cap);
-	if (!b || !sql)
-		goto fail;
-	len = (size_t)snprintf(sql, cap, "INSERT INTO staged_lines(%s) VALUES", stage_cols);
-	for (int r = 0; r < STAGE_BATCH_ROWS; r++)
-		for (int c = 0; c < STAGE_ROW_PARAMS; c++)
-			len += (size_t)snprintf(sql + len, cap - len, "%s?%d%s",
-			                        c ? "," : r ? ",(" : "(",
-			                        stage_row_params[c] <= STAGE_SHARED_PARAMS
-			                        ? stage_row_params[c]
-			                        : r * STAGE_ROW_PARAMS + stage_row_params[c],
-			                        c == STAGE_ROW_PARAMS - 1 ? ")" : "");
-	LG_ASSERT(len < cap);
-	if (sqlite3_prepare_v3(lg->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &b->st,
-	                       NULL) != SQLITE_OK)
-		goto fail;
-	free(sql);
-	lg->stage_batch = b;
-	return b;
-fail:
-	free(sql);
-	free(b);
-	return NULL;
+	for (int i = 1; i < b->shapes && !sh; i++)
+		if ((b->shape[i].cols & cols) == cols)
+			sh = &b->shape[i];
+	if (!sh && b->shapes <= STAGE_SHAPES_MAX) {
+		if (shape_prepare(lg, &b->shape[b->shapes], cols) != 0)
+			return NULL;
+		sh = &b->shape[b->shapes++];
+	}
+	if (!sh)
+		sh = &b->shape[0];
+	sqlite3_reset(sh->st);
+	sqlite3_clear_bindings(sh->st);
+	return sh;
+}
+
+/* Binds row i of a shape for line ln (its key, amount and difference
+ * buffers stay alive until the insert is stepped). */
+static void shape_bind_row(const struct lg_stage_shape *sh, int i,
+                           const ledger_stmt_line *ln, uint32_t cols, const char *key,
+                           long long parent, unsigned char amt[AMOUNT_BLOB_BYTES],
+                           unsigned char diff[AMOUNT_BLOB_BYTES])
+{
+	sqlite3_stmt *st = sh->st;
+	int o = STAGE_SHARED_PARAMS + i * sh->row_params;
+
+	LG_ASSERT((sh->cols & cols) == cols);
+	LG_ASSERT(sh->param_of[5] == 1 && sh->param_of[30] > 0 && sh->param_of[29] > 0);
+	sqlite3_bind_text(st, o + sh->param_of[5], key, -1, SQLITE_STATIC);
+	for (int k = 6; k <= 25; k++) {
+		const char *t = cols & 1u << k ? line_text_param(ln, k) : NULL;
+		if (t)
+			sqlite3_bind_text(st, o + sh->param_of[k], t, -1, SQLITE_STATIC);
+	}
+	if (ln->child_index >= 0)
+		sqlite3_bind_int64(st, o + sh->param_of[7], parent);
+	sqlite3_bind_int(st, o + sh->param_of[8], ln->is_batch ? 1 : 0);
+	amount_encode(ln->amount_minor, amt);
+	sqlite3_bind_blob(st, o + sh->param_of[11], amt, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, o + sh->param_of[12], ln->asset, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, o + sh->param_of[24], ln->reversal ? 1 : 0);
+	sqlite3_bind_int64(st, o + sh->param_of[26], ln->entry_index);
+	sqlite3_bind_int64(st, o + sh->param_of[27], ln->child_index);
+	sqlite3_bind_int64(st, o + sh->param_of[28], ln->line_no);
+	sqlite3_bind_text(st, o + sh->param_of[29], ln->raw_json ? ln->raw_json : "{}", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(st, o + sh->param_of[30], ln->children);
+	if (ln->is_batch) {
+		amount_encode(ln->batch_difference_minor, diff);
+		sqlite3_bind_blob(st, o + sh->param_of[31], diff, AMOUNT_BLOB_BYTES,
+		                  SQLITE_STATIC);
+	}
 }
 
 /* The id the next staged line gets: one past the largest, as SQLite gives
@@ -949,7 +1104,9 @@ static int stage_batch_try(ledger *lg, const ledger_stmt_line *const *lines,
                            int *done, ledger_stage_result *res, lg_error *err)
 {
 	struct lg_stage_batch *b;
+	struct lg_stage_shape *sh;
 	long long parent = lg->stage.parent_row, id;
+	uint32_t cols = 0, line_col[STAGE_BATCH_ROWS];
 	int rc, tops = 0;
 
 	*done = 0;
@@ -961,47 +1118,44 @@ static int stage_batch_try(ledger *lg, const ledger_stmt_line *const *lines,
 		                              parent <= 0 : 0)))
 			return LG_OK;
 		tops += ln->child_index < 0;
+		line_col[i] = line_cols(ln);
+		cols |= line_col[i];
 	}
 	rc = next_line_id(lg, err);
 	if (rc)
 		return rc;
-	b = stage_batch(lg);
-	if (!b)
+	sh = stage_shape(lg, cols);
+	if (!sh)
 		return lg_sql_error(lg, err, "staging lines");
+	b = lg->stage_batch;
+	sqlite3_bind_int64(sh->st, 1, lg->stage.file_id);
+	sqlite3_bind_int64(sh->st, 2, lg->stage.statement_no);
+	sqlite3_bind_text(sh->st, 3, lg->stage.channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(sh->st, 4, lg->stage.scope_id);
 	id = lg->stage.next_id;
 	for (int i = 0; i < STAGE_BATCH_ROWS; i++) {
 		const ledger_stmt_line *ln = lines[i];
 		const char *ref = ln->child_index < 0 ? line_ref(ln) : NULL;
-		int o = i * STAGE_ROW_PARAMS;
 
-		if (i == 0) {
-			sqlite3_bind_int64(b->st, 1, lg->stage.file_id);
-			sqlite3_bind_int64(b->st, 2, lg->stage.statement_no);
-			sqlite3_bind_text(b->st, 3, lg->stage.channel, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(b->st, 4, lg->stage.scope_id);
-		}
 		if (ref)
 			dedupe_key(ln, ref, b->key[i], sizeof b->key[i]);
 		else
 			b->key[i][0] = '\0';
-		sqlite3_bind_text(b->st, o + 5, b->key[i], -1, SQLITE_STATIC);
-		if (ln->child_index >= 0)
-			sqlite3_bind_int64(b->st, o + 7, parent);
-		bind_line_fields(b->st, o, ln, b->amt[i], b->diff[i]);
+		shape_bind_row(sh, i, ln, line_col[i], b->key[i], parent, b->amt[i], b->diff[i]);
 		if (ln->child_index < 0)
 			parent = id + i;
 	}
-	rc = sqlite3_step(b->st);
+	rc = sqlite3_step(sh->st);
 	if (rc == SQLITE_CONSTRAINT) {
-		sqlite3_reset(b->st);
+		sqlite3_reset(sh->st);
 		return LG_OK;
 	}
 	if (rc != SQLITE_DONE || sqlite3_changes(lg->db) != STAGE_BATCH_ROWS) {
 		rc = lg_sql_error(lg, err, "staging lines");
-		sqlite3_reset(b->st);
+		sqlite3_reset(sh->st);
 		return rc;
 	}
-	sqlite3_reset(b->st);
+	sqlite3_reset(sh->st);
 	if (sqlite3_last_insert_rowid(lg->db) != id + STAGE_BATCH_ROWS - 1)
 		return lg_error_set(err, LG_EINTERNAL, "staged lines did not get the ids "
 		                    "expected (%lld..); nothing was staged", id);
