@@ -1000,7 +1000,7 @@ static int shape_prepare(ledger *lg, struct lg_stage_shape *sh, uint32_t cols)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* The insert for a run needing the columns in `cols`, reset and cleared:
+/* The insert for a run needing the columns in `cols`, reset:
  * a prepared shape that has them all, else a new one while there is room,
  * else the one with every column. */
 static struct lg_stage_shape *stage_shape(ledger *lg, uint32_t cols)
@@ -1029,8 +1029,7 @@ static struct lg_stage_shape *stage_shape(ledger *lg, uint32_t cols)
 	}
 	if (!sh)
 		sh = &b->shape[0];
-	sqlite3_reset(sh->st);
-	sqlite3_clear_bindings(sh->st);
+	sqlite3_reset(sh->st); /* shape_bind_row binds every parameter */
 	return sh;
 }
 
@@ -1047,13 +1046,21 @@ static void shape_bind_row(const struct lg_stage_shape *sh, int i,
 	LG_ASSERT((sh->cols & cols) == cols);
 	LG_ASSERT(sh->param_of[5] == 1 && sh->param_of[30] > 0 && sh->param_of[29] > 0);
 	sqlite3_bind_text(st, o + sh->param_of[5], key, -1, SQLITE_STATIC);
+	/* Every parameter of the shape is bound (NULL where this line has no
+	 * value), so the insert is never cleared as a whole. */
 	for (int k = 6; k <= 25; k++) {
-		const char *t = cols & 1u << k ? line_text_param(ln, k) : NULL;
-		if (t)
-			sqlite3_bind_text(st, o + sh->param_of[k], t, -1, SQLITE_STATIC);
+		if (!sh->param_of[k] || k == 7 || k == 8 || k == 11 || k == 12 || k == 24)
+			continue;
+		if (cols & 1u << k)
+			sqlite3_bind_text(st, o + sh->param_of[k], line_text_param(ln, k), -1,
+			                  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, o + sh->param_of[k]);
 	}
 	if (ln->child_index >= 0)
 		sqlite3_bind_int64(st, o + sh->param_of[7], parent);
+	else if (sh->param_of[7])
+		sqlite3_bind_null(st, o + sh->param_of[7]);
 	sqlite3_bind_int(st, o + sh->param_of[8], ln->is_batch ? 1 : 0);
 	amount_encode(ln->amount_minor, amt);
 	sqlite3_bind_blob(st, o + sh->param_of[11], amt, AMOUNT_BLOB_BYTES, SQLITE_STATIC);
@@ -1069,6 +1076,8 @@ static void shape_bind_row(const struct lg_stage_shape *sh, int i,
 		amount_encode(ln->batch_difference_minor, diff);
 		sqlite3_bind_blob(st, o + sh->param_of[31], diff, AMOUNT_BLOB_BYTES,
 		                  SQLITE_STATIC);
+	} else if (sh->param_of[31]) {
+		sqlite3_bind_null(st, o + sh->param_of[31]);
 	}
 }
 
