@@ -93,6 +93,7 @@ struct ledger {
 		char channel[64];
 		char file_account[LG_CODE_MAX + 1];
 		char account[LG_CODE_MAX + 1];
+		long long scope_id;       /* line_scopes row of channel and account */
 	} stage;
 	char *meta_buf;           /* canonical metadata of that line */
 	struct lg_stage_batch *stage_batch; /* multi-row insert of staging.c */

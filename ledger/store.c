@@ -122,7 +122,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ACCT_INSERT] = "INSERT INTO accounts(code, type, asset, no_overdraft,"
 	                   " meta, opened_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_HEAD] = "SELECT seq, hash FROM transactions ORDER BY seq DESC LIMIT 1",
-	[ST_STAGE_LINE] = "INSERT INTO statement_lines(file_id, statement_no, channel, account, dedupe_key, entry_ref, parent_id, is_batch, children, booking_date, value_date, amount, asset, counterparty_name, counterparty_account, end_to_end_id, instruction_id, provider_ref, uetr, remittance, tx_code, status, batch_id, return_reason, reversal, charges, entry_index, child_index, line_no, raw, batch_difference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?30,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?31)",
+	[ST_STAGE_LINE] = "INSERT INTO staged_lines(file_id, statement_no, channel, scope_id, dedupe_key, entry_ref, parent_id, is_batch, children, booking_date, value_date, amount, asset, counterparty_name, counterparty_account, end_to_end_id, instruction_id, provider_ref, uetr, remittance, tx_code, status, batch_id, return_reason, reversal, charges, entry_index, child_index, line_no, raw, batch_difference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?30,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?31)",
 };
 
 sqlite3_stmt *lg_stmt(ledger *lg, enum lg_stmt which)

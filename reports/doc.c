@@ -221,8 +221,8 @@ int rpt_prepare(ledger *lg, const char *sql, sqlite3_stmt **out, lg_error *err)
 int rpt_table_exists(ledger *lg, const char *name, int *exists, lg_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = rpt_prepare(lg, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-	                     " AND name = ?1", &st, err);
+	int rc = rpt_prepare(lg, "SELECT count(*) FROM sqlite_master WHERE type IN"
+	                     " ('table', 'view') AND name = ?1", &st, err);
 
 	if (rc)
 		return rc;

@@ -41,7 +41,8 @@ long long rpt_bps(long long part, long long whole);
 
 int rpt_prepare(ledger *lg, const char *sql, sqlite3_stmt **out, lg_error *err);
 int rpt_sql_error(ledger *lg, lg_error *err, const char *what);
-/* 1 when table `name` exists in the ledger's database. */
+/* 1 when table (or view) `name` exists in the ledger's database:
+ * statement_lines is a view over staged_lines. */
 int rpt_table_exists(ledger *lg, const char *name, int *exists, lg_error *err);
 /* Reads a 16-byte amount column; LG_EDATA if it is not one. */
 int rpt_col_amount(sqlite3_stmt *st, int col, amount_minor_t *out, lg_error *err);
