@@ -238,6 +238,9 @@ struct iso_rd {
 	const imp_sink *sink;
 	lg_error *err;
 	xmlTextReaderPtr xr;
+	int fd;                    /* the file, read through in[] */
+	char *in;
+	size_t in_pos, in_len;
 
 	/* libxml2's first error or warning-free failure */
 	int xml_err_set;
@@ -505,6 +508,7 @@ static void rd_free(struct iso_rd *rd)
 		return;
 	if (rd->xr)
 		xmlFreeTextReader(rd->xr);
+	free(rd->in);
 	free(rd->nt.txs.data);
 	free(rd->nt.leaves.data);
 	free(rd->nt.arena.data);
@@ -514,9 +518,46 @@ static void rd_free(struct iso_rd *rd)
 
 /* XML_PARSE_NOENT, DTDLOAD, DTDATTR and DTDVALID stay off: entities are
  * never substituted and no external subset is ever read. */
+/* libxml2's reader asks for 4 KB at a time; a read(2) each was a
+ * quarter of a million system calls on the reading thread for a 1 GB
+ * file.  This hands it the file from a larger buffer. */
+#define ISO_READ_BYTES (256 * 1024)
+
+static int rd_input(void *ctx, char *buf, int len)
+{
+	struct iso_rd *rd = ctx;
+	size_t n;
+
+	if (len <= 0)
+		return 0;
+	if (rd->in_pos == rd->in_len) {
+		ssize_t got;
+		do
+			got = read(rd->fd, rd->in, ISO_READ_BYTES);
+		while (got < 0 && errno == EINTR);
+		if (got < 0)
+			return -1;
+		rd->in_pos = 0;
+		rd->in_len = (size_t)got;
+		if (got == 0)
+			return 0;
+	}
+	n = rd->in_len - rd->in_pos;
+	if (n > (size_t)len)
+		n = (size_t)len;
+	memcpy(buf, rd->in + rd->in_pos, n);
+	rd->in_pos += n;
+	return (int)n;
+}
+
 static int rd_reader(struct iso_rd *rd, int fd)
 {
-	rd->xr = xmlReaderForFd(fd, rd->path, NULL,
+	rd->fd = fd;
+	rd->in_pos = rd->in_len = 0;
+	rd->in = malloc(ISO_READ_BYTES);
+	if (!rd->in)
+		return iso_fail(rd, LG_EINTERNAL, 0, "out of memory");
+	rd->xr = xmlReaderForIO(rd_input, NULL, rd, rd->path, NULL,
 	                        XML_PARSE_NONET | XML_PARSE_BIG_LINES);
 	if (!rd->xr)
 		return iso_fail(rd, LG_EIO, 0, "cannot start the XML reader");
@@ -1658,13 +1699,21 @@ static long dict_index(struct iso_rd *rd, const char *key)
 /* The line's own fields by lg_raw_field code, for raw_member. */
 struct iso_fields {
 	const char *f[LG_RAW_FIELDS_END];
+	uint64_t first[4];        /* the first bytes of the fields' texts */
 };
 
 static void fields_of(const imp_line *ln, struct iso_fields *fl)
 {
+	memset(fl->first, 0, sizeof fl->first);
 	fl->f[0] = NULL;
-	for (int c = 1; c < LG_RAW_FIELDS_END; c++)
+	for (int c = 1; c < LG_RAW_FIELDS_END; c++) {
+		unsigned char b;
 		fl->f[c] = ledger_line_field(ln, c);
+		if (!fl->f[c])
+			continue;
+		b = (unsigned char)fl->f[c][0];
+		fl->first[b >> 6] |= (uint64_t)1 << (b & 63);
+	}
 }
 
 /* The code of the line field whose text is exactly val, else 0.  Most
@@ -1674,6 +1723,10 @@ static int field_code(const struct iso_fields *fl, const char *val)
 {
 	if (!fl || !val[0])
 		return 0;
+	unsigned char b = (unsigned char)val[0];
+
+	if (!(fl->first[b >> 6] & (uint64_t)1 << (b & 63)))
+		return 0; /* no field begins with val's first byte */
 	for (int c = 1; c < LG_RAW_FIELDS_END; c++)
 		if (fl->f[c] == val)
 			return c;
@@ -1746,17 +1799,27 @@ static void raw_member(struct iso_rd *rd, struct iso_json *j, int pairs,
 	}
 }
 
+#define RAW_SEEN_BITS 7
+#define RAW_SEEN_SLOTS (1 << RAW_SEEN_BITS)
+
 static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
                        const struct iso_fields *fl, enum iso_line_mode mode,
                        long k, const char *oddity)
 {
 	struct iso_ntry *nt = &rd->nt;
 	size_t from = 0, to = nt_count(nt);
+	/* How often each path was met so far in this line: "Ustrd", then
+	 * "Ustrd[2]"...  By interned offset in a small table while it has room;
+	 * counted by comparing with every earlier leaf otherwise. */
+	struct { uint32_t path, n; } seen_tab[RAW_SEEN_SLOTS];
+	int seen_used = 0, by_table = nt->paths.n < ISO_INTERN_MAX;
 
 	if (mode == LN_CHILD) {
 		from = nt_tx(nt, k)->first;
 		to = nt_tx(nt, k)->end;
 	}
+	if (by_table)
+		memset(seen_tab, 0xff, sizeof seen_tab);
 	for (size_t i = from; i < to && !j->full; i++) {
 		const struct iso_leaf *lf = nt_leaf(nt, i);
 		const char *path = nt_str(nt, lf->path), *key = path;
@@ -1764,9 +1827,25 @@ static void raw_fields(struct iso_rd *rd, struct iso_json *j, int pairs,
 
 		if (!leaf_in(lf, mode, k))
 			continue;
+		if (by_table) {
+			uint32_t e = (lf->path * 2654435761u) >> (32 - RAW_SEEN_BITS);
+			while (seen_tab[e].path != ISO_NONE && seen_tab[e].path != lf->path)
+				e = (e + 1) & (RAW_SEEN_SLOTS - 1);
+			if (seen_tab[e].path == ISO_NONE) {
+				if (seen_used >= RAW_SEEN_SLOTS / 2) {
+					by_table = 0; /* full enough: count the slow way */
+				} else {
+					seen_tab[e].path = lf->path;
+					seen_tab[e].n = 0;
+					seen_used++;
+				}
+			}
+			if (by_table)
+				seen = (long)seen_tab[e].n++;
+		}
 		/* Interned paths are equal exactly when their offsets are; once
 		 * the intern table is full, strings must be compared. */
-		for (size_t h = from; h < i; h++) {
+		for (size_t h = from; !by_table && h < i; h++) {
 			const struct iso_leaf *prev = nt_leaf(nt, h);
 			if (leaf_in(prev, mode, k) && (prev->path == lf->path ||
 			    (nt->paths.n >= ISO_INTERN_MAX &&
@@ -2325,6 +2404,21 @@ static int on_element(struct iso_rd *rd)
 	return rc;
 }
 
+/* The reader's node type.  A text node is text: xmlTextReaderNodeType
+ * would first ask whether it is blank and then look for xml:space on every
+ * ancestor of each blank node between elements (a twentieth of the reading
+ * thread), to tell significant from insignificant whitespace; the element's
+ * text is trimmed anyway, and blanks between a leaf's other text are its
+ * text.  Elements still need the reader, which alone knows an end. */
+static int node_type(struct iso_rd *rd)
+{
+	xmlNodePtr cur = xmlTextReaderCurrentNode(rd->xr);
+
+	if (cur && (cur->type == XML_TEXT_NODE || cur->type == XML_CDATA_SECTION_NODE))
+		return XML_READER_TYPE_TEXT;
+	return xmlTextReaderNodeType(rd->xr);
+}
+
 static int iso_walk(struct iso_rd *rd, int sniff_only)
 {
 	for (long nodes = 0;; nodes++) {
@@ -2338,7 +2432,7 @@ static int iso_walk(struct iso_rd *rd, int sniff_only)
 			return xml_fail(rd);
 		if (r == 0)
 			break;
-		switch (xmlTextReaderNodeType(rd->xr)) {
+		switch (node_type(rd)) {
 		case XML_READER_TYPE_ELEMENT:
 			rc = on_element(rd);
 			break;
