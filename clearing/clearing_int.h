@@ -74,5 +74,9 @@ int clr_rows_line(struct clr_rows *w, long long match_id, long long line_id,
 int clr_rows_item(struct clr_rows *w, long long match_id, long long item_seq,
                   lg_error *err);
 int clr_rows_flush(struct clr_rows *w, lg_error *err);
+/* From now on full buffers of rows are written by bg's thread while the
+ * next ones fill; clr_rows_flush drains bg.  bg outlives w. */
+typedef struct lg_bgwrite lg_bgwrite;
+int clr_rows_threads(struct clr_rows *w, lg_bgwrite *bg);
 
 #endif

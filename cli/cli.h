@@ -35,7 +35,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 /* Prints "clearbook: msg" and returns err->code. */
 int cli_fail(const lg_error *err);
 /* Opens the ledger named by the context; prints the error itself. */
-int cli_open(const cli_ctx *cx, int create, ledger **out);
+int cli_open(const cli_ctx *cx, int flags, ledger **out); /* LEDGER_OPEN_* */
 /* Parses --format (NULL: text). */
 int cli_format(const char *text, enum out_format *out);
 

@@ -182,12 +182,12 @@ int cli_fail(const lg_error *err)
 	return err->code ? err->code : LG_EINTERNAL;
 }
 
-int cli_open(const cli_ctx *cx, int create, ledger **out)
+int cli_open(const cli_ctx *cx, int flags, ledger **out)
 {
 	lg_error err;
 
 	lg_error_init(&err);
-	if (ledger_open(cx->db_path, create, cx->now, out, &err) != LG_OK)
+	if (ledger_open(cx->db_path, flags, cx->now, out, &err) != LG_OK)
 		return cli_fail(&err);
 	return 0;
 }

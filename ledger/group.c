@@ -311,3 +311,25 @@ int lg_group_flush(struct lg_group *g, lg_group_outcome_fn fn, void *ctx,
 	forget(g);
 	return rc;
 }
+
+int lg_group_size(const struct lg_group *g)
+{
+	return g->n;
+}
+
+int lg_group_write_job(void *group, lg_error *err)
+{
+	struct lg_group *g = group;
+	int rc;
+
+	LG_ASSERT(g->n > 0 && g->cool == 0);
+	rc = write_transactions(g, err);
+	if (rc == 1)
+		rc = lg_error_set(err, LG_EINTERNAL, "a transaction of '%s' .. '%s' was "
+		                  "already in the journal (found when its group was "
+		                  "written)", g->tx[0].id, g->tx[g->n - 1].id);
+	else if (rc == LG_OK)
+		rc = write_postings(g, err);
+	forget(g);
+	return rc;
+}

@@ -55,13 +55,20 @@ int lg_error_set(lg_error *err, int code, const char *fmt, ...)
 typedef struct ledger ledger; /* opaque handle, one per process */
 
 /*
- * Opens the database at `path`.  With `create`, makes it and its schema if it
- * does not exist (and is a no-op on an existing ledger); without, a missing
- * file is LG_ENOINPUT.  `now_utc` fixes the clock ("2026-11-25T02:00:00Z");
+ * Opens the database at `path`.  `flags` is 0 or a sum of:
+ *   LEDGER_OPEN_CREATE   make the file and its schema if it does not exist
+ *                        (a no-op on an existing ledger); without it a
+ *                        missing file is LG_ENOINPUT;
+ *   LEDGER_OPEN_THREADS  SQLite's serialized mode, for a second thread
+ *                        (bgwrite.h); every call then takes a mutex, so
+ *                        only commands that use one ask for it.
+ *   `now_utc` fixes the clock ("2026-11-25T02:00:00Z");
  * NULL reads the system clock once, here.  On success *out is the caller's,
  * to be given back with ledger_close.
  */
-int ledger_open(const char *path, int create, const char *now_utc, ledger **out,
+#define LEDGER_OPEN_CREATE 1
+#define LEDGER_OPEN_THREADS 2
+int ledger_open(const char *path, int flags, const char *now_utc, ledger **out,
                 lg_error *err);
 void ledger_close(ledger *lg);
 

@@ -129,7 +129,7 @@ int lg_asset_code_valid(const char *code);
 void lg_hex(const unsigned char *bytes, size_t n, char *out);
 
 /* store.c */
-int lg_store_open(ledger *lg, const char *path, int create, lg_error *err);
+int lg_store_open(ledger *lg, const char *path, int open_flags, lg_error *err);
 void lg_store_close(ledger *lg);
 sqlite3_stmt *lg_stmt(ledger *lg, enum lg_stmt which);
 int lg_exec(ledger *lg, const char *sql, lg_error *err);
@@ -345,5 +345,14 @@ int lg_group_add(struct lg_group *g, struct lg_tx *tx, long lineno, lg_error *er
  * Returns LG_OK or an error that ends the batch. */
 int lg_group_flush(struct lg_group *g, lg_group_outcome_fn fn, void *ctx,
                    lg_error *err);
+/* Transactions waiting in g. */
+int lg_group_size(const struct lg_group *g);
+/* The bgwrite.h job of a group handed to a writer thread: writes its rows
+ * and empties it, reading nothing of the ledger's batch state (the owner
+ * has moved on: its head and balances include the group).  For the same
+ * reason a journal that refuses the rows cannot be answered by posting
+ * them one by one: that is LG_EINTERNAL naming the group's ids, and the
+ * owner rolls back. */
+int lg_group_write_job(void *group, lg_error *err);
 
 #endif

@@ -11,6 +11,7 @@
  * so that a transaction refused one way is refused the other way too, and
  * one accepted gives the same journal bytes.
  */
+#include "bgwrite.h"
 #include "ledger_int.h"
 
 #include <stddef.h>
@@ -225,9 +226,17 @@ int ledger_post_spec(ledger *lg, const ledger_tx_spec *spec, int *replayed,
 }
 
 /* --- grouped ------------------------------------------------------------ */
+#define SPEC_RING 8 /* groups in turn, with a writer thread */
+
 struct ledger_spec_group {
 	ledger *lg;
-	struct lg_group *g;
+	struct lg_group *g;        /* the group being filled */
+	/* With a writer thread: g is ring[cur]; a full group goes to the
+	 * thread and the next one, once written (ticket), is filled. */
+	lg_bgwrite *bg;
+	struct lg_group *ring[SPEC_RING];
+	long long ticket[SPEC_RING];
+	int cur;
 	long count;                /* transactions handed to the group so far */
 	/* Ids of the waiting transactions, by count % LG_GROUP_TX_MAX (a group
 	 * holds at most that many consecutive ones). */
@@ -260,8 +269,52 @@ void ledger_spec_group_free(ledger_spec_group *q)
 {
 	if (!q)
 		return;
-	lg_group_free(q->g);
+	if (q->bg) {
+		lg_error ignored;
+		lg_error_init(&ignored);
+		(void)lg_bgwrite_drain(q->bg, &ignored); /* no job may outlive its group */
+		for (int i = 0; i < SPEC_RING; i++)
+			lg_group_free(q->ring[i]);
+	} else {
+		lg_group_free(q->g);
+	}
 	free(q);
+}
+
+int ledger_spec_group_threads(ledger_spec_group *q, lg_bgwrite *bg, lg_error *err)
+{
+	LG_ASSERT(q->bg == NULL && bg != NULL);
+	LG_ASSERT(lg_group_size(q->g) == 0);
+	q->ring[0] = q->g;
+	for (int i = 1; i < SPEC_RING; i++) {
+		int rc = lg_group_new(q->lg, &q->ring[i], err);
+		if (rc) {
+			while (--i > 0)
+				lg_group_free(q->ring[i]);
+			return rc;
+		}
+	}
+	q->bg = bg;
+	q->cur = 0;
+	return LG_OK;
+}
+
+/* With a writer thread: the group being filled goes to it, and the next
+ * one in the ring is filled once the thread has written it. */
+static int hand_over(ledger_spec_group *q, lg_error *err)
+{
+	int rc;
+
+	if (lg_group_size(q->g) == 0)
+		return LG_OK;
+	rc = lg_bgwrite_submit(q->bg, lg_group_write_job, q->g, &q->ticket[q->cur], err);
+	if (rc)
+		return rc;
+	q->cur = (q->cur + 1) % SPEC_RING;
+	rc = lg_bgwrite_wait(q->bg, q->ticket[q->cur], err);
+	q->g = q->ring[q->cur];
+	LG_ASSERT(rc || lg_group_size(q->g) == 0);
+	return rc;
 }
 
 /* A waiting transaction was not simply posted: the first such outcome is
@@ -284,7 +337,13 @@ static void late_outcome(void *ctx, long lineno, int rc, int replayed, lg_error 
 
 int ledger_spec_group_flush(ledger_spec_group *q, lg_error *err)
 {
-	int rc = lg_group_flush(q->g, late_outcome, q, err);
+	int rc;
+
+	if (q->bg) {
+		rc = hand_over(q, err);
+		return rc ? rc : lg_bgwrite_drain(q->bg, err);
+	}
+	rc = lg_group_flush(q->g, late_outcome, q, err);
 
 	if (!rc && q->late) {
 		*err = q->late_err;
@@ -315,7 +374,8 @@ int ledger_post_spec_grouped(ledger_spec_group *q, const ledger_tx_spec *spec,
 	if (rc)
 		return rc; /* nothing changed; what waits still waits */
 	if (lg_group_takes(q->g, &txbuf)) {
-		rc = lg_group_full(q->g, &txbuf) ? ledger_spec_group_flush(q, err) : LG_OK;
+		if (lg_group_full(q->g, &txbuf))
+			rc = q->bg ? hand_over(q, err) : ledger_spec_group_flush(q, err);
 		if (rc)
 			return rc == LG_EDATA || rc == LG_ENOINPUT ? LG_EINTERNAL : rc;
 		q->count++;

@@ -6,9 +6,11 @@
  * never appear in ledger.h.  Amounts are stored as 16-byte sortable blobs
  * (amount.h), so application-defined functions do the arithmetic in SQL.
  */
+#include "bgwrite.h"
 #include "ledger_int.h"
 #include "ledger_sql.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -212,16 +214,39 @@ static int schema_exists(ledger *lg, int *exists, lg_error *err)
 	return LG_OK;
 }
 
-int lg_store_open(ledger *lg, const char *path, int create, lg_error *err)
+/* A multi-row INSERT inside a transaction keeps a statement journal: the
+ * first image of every page the statement changes, to undo the statement
+ * alone should a later row fail.  SQLite spills it to a temporary file past
+ * 64 KiB, which the 16 KiB pages of a group's tables reach at once; that
+ * file cost a reconciliation a fifth of its system time.  Below this bound
+ * it stays in memory (it is emptied after each statement). */
+#define LG_STMT_JOURNAL_MEMORY_BYTES (4 << 20)
+
+/* SQLite's process-wide settings, made once before it initialises (they
+ * are ignored after; and sqlite3_config may not run beside other SQLite
+ * calls, which a second handle opened on a thread would do): no global
+ * allocation statistics, which cost a mutex on every malloc, and the
+ * statement journal in memory. */
+static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
+
+static void configure_sqlite(void)
 {
-	/* One handle per process, used from one thread: no SQLite mutexes. */
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, LG_STMT_JOURNAL_MEMORY_BYTES);
+}
+
+int lg_store_open(ledger *lg, const char *path, int open_flags, lg_error *err)
+{
+	/* One handle per process, used from one thread (no SQLite mutexes)
+	 * unless the caller runs a writer thread beside it. */
+	int create = (open_flags & LEDGER_OPEN_CREATE) != 0;
+	int flags = SQLITE_OPEN_READWRITE |
+	            (open_flags & LEDGER_OPEN_THREADS ? SQLITE_OPEN_FULLMUTEX
+	                                              : SQLITE_OPEN_NOMUTEX) |
 	            (create ? SQLITE_OPEN_CREATE : 0);
 	int exists = 0, rc;
 
-	/* Before SQLite initialises (ignored if it already has): no global
-	 * allocation statistics, which cost a mutex on every malloc. */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)pthread_once(&sqlite_configured, configure_sqlite);
 	if (!create && access(path, F_OK) != 0)
 		return lg_error_set(err, LG_ENOINPUT, "%s: no ledger database here "
 		                    "(run 'clearbook init' first)", path);
@@ -278,7 +303,7 @@ void lg_store_close(ledger *lg)
 
 /* --- handle ------------------------------------------------------------ */
 
-int ledger_open(const char *path, int create, const char *now_utc, ledger **out,
+int ledger_open(const char *path, int flags, const char *now_utc, ledger **out,
                 lg_error *err)
 {
 	ledger *lg;
@@ -296,13 +321,19 @@ int ledger_open(const char *path, int create, const char *now_utc, ledger **out,
 		free(lg);
 		return lg_error_set(err, LG_EINTERNAL, "cannot set up SHA-256");
 	}
-	rc = lg_store_open(lg, path, create, err);
+	LG_ASSERT((flags & ~(LEDGER_OPEN_CREATE | LEDGER_OPEN_THREADS)) == 0);
+	rc = lg_store_open(lg, path, flags, err);
 	if (rc) {
 		ledger_close(lg);
 		return rc;
 	}
 	*out = lg;
 	return LG_OK;
+}
+
+int ledger_threads(const ledger *lg)
+{
+	return lg->db != NULL && sqlite3_db_mutex(lg->db) != NULL;
 }
 
 void ledger_close(ledger *lg)
