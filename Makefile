@@ -17,6 +17,7 @@ WARN    := -Wall -Wextra -Wshadow -Wconversion -Werror
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(WARN) -g $(XML_CFLAGS)
 OPT     ?= -O2
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TSAN    := -fsanitize=thread -fno-omit-frame-pointer
 XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 LIBS    := -lxml2 -lcsv -linih -lsqlite3 -lcrypto -ljansson -lmicrohttpd -lpthread
 TESTLIBS := -lcmocka
@@ -55,6 +56,12 @@ endef
 
 $(eval $(call variant,release,build/release,$(CFLAGS_COMMON) $(OPT),))
 $(eval $(call variant,asan,build/asan,$(CFLAGS_COMMON) -O1 $(SAN),$(SAN)))
+# ThreadSanitizer, for the code that runs on more than one thread (the
+# post reader, the reconciliation's writer and line reader): make test runs
+# the tests of those parts on it (tests/run-threads.sh).
+$(eval $(call variant,tsan-all,build/tsan,$(CFLAGS_COMMON) -O1 $(TSAN),$(TSAN)))
+TSAN_TESTS := build/tsan/tests/test_bgwrite build/tsan/tests/test_reader
+tsan: build/tsan/clearbook $(TSAN_TESTS)
 
 # The same sources must build warning-free under clang too; make test checks.
 build/clang/clearbook: $(LEDGER_SRC) $(IMPORTERS_SRC) $(MODULES_SRC) $(CLI_SRC) $(HEADERS)
@@ -88,7 +95,7 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
 			build/fuzz/corpus-$$n tests/fuzz/corpus-$$n || exit 1; \
 	done
 
-.PHONY: all release asan test unit e2e demo bench install clean deps fuzz
+.PHONY: all release asan tsan test unit e2e demo bench install clean deps fuzz
 all: bin/clearbook
 
 bin/clearbook: build/release/clearbook
@@ -102,6 +109,8 @@ test: deps
 	$(MAKE) release asan bin/clearbook build/clang/clearbook
 	tests/run.sh build/release
 	tests/run.sh build/asan
+	$(MAKE) tsan
+	tests/run-threads.sh build/tsan
 	MAKE="$(MAKE)" tests/fuzz/run-short.sh
 
 demo: deps
