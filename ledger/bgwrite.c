@@ -28,6 +28,7 @@ struct lg_bgwrite {
 	long long submitted;          /* tickets given (the last one's number) */
 	long long done;               /* jobs run, in ticket order */
 	int owner_waits, writer_waits;
+	long long owner_wants;        /* the ticket a waiting owner waits for */
 	int stop;
 	int failed;
 	lg_error err;                 /* the first failed job's */
@@ -65,7 +66,7 @@ static void *writer_main(void *arg)
 			w->err = err;
 		}
 		w->done++;
-		if (w->owner_waits)
+		if (w->owner_waits && (w->done >= w->owner_wants || w->failed))
 			pthread_cond_broadcast(&w->cond);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -123,6 +124,7 @@ int lg_bgwrite_submit(lg_bgwrite *w, lg_bgwrite_fn fn, void *job,
 	pthread_mutex_lock(&w->mu);
 	while (w->submitted - w->done >= BG_RING && !w->failed) {
 		w->owner_waits = 1;
+		w->owner_wants = w->submitted - BG_RING / 2; /* half the ring free */
 		pthread_cond_wait(&w->cond, &w->mu);
 		w->owner_waits = 0;
 	}
@@ -143,14 +145,25 @@ int lg_bgwrite_wait(lg_bgwrite *w, long long ticket, lg_error *err)
 
 	pthread_mutex_lock(&w->mu);
 	LG_ASSERT(ticket >= 0 && ticket <= w->submitted);
-	while (w->done < ticket) {
+	while (w->done < ticket && !w->failed) {
 		w->owner_waits = 1;
+		w->owner_wants = ticket;
 		pthread_cond_wait(&w->cond, &w->mu);
 		w->owner_waits = 0;
 	}
 	rc = failed_locked(w, err);
 	pthread_mutex_unlock(&w->mu);
 	return rc;
+}
+
+int lg_bgwrite_done(lg_bgwrite *w, long long ticket)
+{
+	int done;
+
+	pthread_mutex_lock(&w->mu);
+	done = w->done >= ticket;
+	pthread_mutex_unlock(&w->mu);
+	return done;
 }
 
 int lg_bgwrite_drain(lg_bgwrite *w, lg_error *err)

@@ -42,6 +42,9 @@ int lg_bgwrite_submit(lg_bgwrite *w, lg_bgwrite_fn fn, void *job,
  * failed job's error. */
 int lg_bgwrite_wait(lg_bgwrite *w, long long ticket, lg_error *err);
 
+/* Whether the job of `ticket` has run (without waiting). */
+int lg_bgwrite_done(lg_bgwrite *w, long long ticket);
+
 /* Waits until every queued job has run; as lg_bgwrite_wait. */
 int lg_bgwrite_drain(lg_bgwrite *w, lg_error *err);
 

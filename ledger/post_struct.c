@@ -311,7 +311,15 @@ static int hand_over(ledger_spec_group *q, lg_error *err)
 	if (rc)
 		return rc;
 	q->cur = (q->cur + 1) % SPEC_RING;
-	rc = lg_bgwrite_wait(q->bg, q->ticket[q->cur], err);
+	if (!lg_bgwrite_done(q->bg, q->ticket[q->cur])) {
+		/* The thread is behind: wait until half the ring is free, so
+		 * that it wakes this one once per half a ring, not per group. */
+		long long far = q->ticket[(q->cur + SPEC_RING / 2 - 1) % SPEC_RING];
+		rc = lg_bgwrite_wait(q->bg, far > q->ticket[q->cur] ? far : q->ticket[q->cur],
+		                     err);
+	} else {
+		rc = lg_bgwrite_wait(q->bg, q->ticket[q->cur], err); /* no wait: an earlier failure */
+	}
 	q->g = q->ring[q->cur];
 	LG_ASSERT(rc || lg_group_size(q->g) == 0);
 	return rc;
