@@ -491,8 +491,8 @@ int rpt_run(ledger *lg, const rpt_options *o, rpt_doc *doc, lg_error *err)
 	return rpt_run_config(lg, o, NULL, doc, err);
 }
 
-int rpt_run_config(ledger *lg, const rpt_options *o, const char *config,
-                   rpt_doc *doc, lg_error *err)
+static int run_config(ledger *lg, const rpt_options *o, const char *config,
+                      rpt_doc *doc, lg_error *err)
 {
 	rpt_options opt = *o;
 	char today[11], first[11];
@@ -536,4 +536,27 @@ int rpt_run_config(ledger *lg, const rpt_options *o, const char *config,
 		return rpt_builders[i](lg, &opt, doc, err);
 	}
 	return lg_error_set(err, LG_EUSAGE, "unknown report '%s'", o->name);
+}
+
+/*
+ * A report reads the ledger in several statements (its chain head, the
+ * accounts, then the postings); another process posting meanwhile (the
+ * front during a nightly) could add an account and its postings between
+ * two of them, and the report would meet a posting of an account it never
+ * read, or count postings past the head it names.  One read transaction
+ * makes every statement see the same ledger.  Inside a caller's own
+ * transaction the report reads that one.
+ */
+int rpt_run_config(ledger *lg, const rpt_options *o, const char *config,
+                   rpt_doc *doc, lg_error *err)
+{
+	sqlite3 *db = ledger_sqlite(lg);
+	int own = sqlite3_get_autocommit(db), rc;
+
+	if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return rpt_sql_error(lg, err, "starting the report's read");
+	rc = run_config(lg, o, config, doc, err);
+	if (own)
+		(void)sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	return rc;
 }

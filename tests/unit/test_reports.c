@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../reports/reports.h"
+#include "../../ledger/ledger_sql.h"
 
 #define NOW "2026-11-25T02:00:00Z"
 
@@ -411,10 +412,69 @@ static void run_refuses_bad_dates_and_unknown_reports(void **state)
 	rpt_doc_release(&doc);
 }
 
+/*
+ * Another process posts while a report reads (the front during a nightly):
+ * just before the report reads the postings, a second handle opens a new
+ * account and posts to it.  The report must read one ledger throughout,
+ * the one before that posting: without its read transaction it met a
+ * posting of an account it had not read ("a posting names no account").
+ */
+struct meddler {
+	const char *path;
+	int done;
+};
+
+static int meddle(unsigned type, void *ctx, void *stmt, void *x)
+{
+	struct meddler *m = ctx;
+	const char *sql = sqlite3_sql(stmt);
+	ledger *other = NULL;
+	lg_error err;
+
+	(void)type;
+	(void)x;
+	if (m->done || !sql || !strstr(sql, "JOIN postings"))
+		return 0;
+	m->done = 1;
+	lg_error_init(&err);
+	ok(ledger_open(m->path, 0, NOW, &other, &err), &err);
+	ok(ledger_account_add(other, "assets:wallet:late", "asset", "CNY", 0, NULL, &err), &err);
+	post(other, "{\"id\":\"LATE\",\"date\":\"2026-11-05\",\"postings\":["
+	            "{\"account\":\"assets:wallet:late\",\"amount\":\"7.00\"},"
+	            "{\"account\":\"assets:bank\",\"amount\":\"-7.00\"}]}");
+	ledger_close(other);
+	return 0;
+}
+
+static void report_reads_one_ledger_while_another_posts(void **state)
+{
+	struct fixture *f = *state;
+	struct meddler m = { f->path, 0 };
+	rpt_doc doc;
+	char *json;
+
+	sqlite3_trace_v2(ledger_sqlite(f->lg), SQLITE_TRACE_STMT, meddle, &m);
+	run(f->lg, "trial-balance", "2026-11-01", "2026-11-30", NULL, &doc);
+	sqlite3_trace_v2(ledger_sqlite(f->lg), 0, NULL, NULL);
+	assert_true(m.done); /* the posting did land mid-report */
+	expect(&doc, "totals", "asset", "CNY", "total_debits", "1415.00");
+	expect(&doc, "totals", "asset", "CNY", "balanced", "yes");
+	json = render(&doc, RPT_JSON);
+	assert_null(strstr(json, "assets:wallet:late"));
+	free(json);
+	rpt_doc_release(&doc);
+	/* The next report sees it. */
+	run(f->lg, "trial-balance", "2026-11-01", "2026-11-30", NULL, &doc);
+	expect(&doc, "accounts", "account", "assets:wallet:late", "closing", "7.00");
+	rpt_doc_release(&doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(trial_balance_totals_are_equal_and_known, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(report_reads_one_ledger_while_another_posts, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(balance_sheet_balances_with_retained_earnings,
 		                                setup, teardown),
