@@ -60,7 +60,7 @@ $(eval $(call variant,asan,build/asan,$(CFLAGS_COMMON) -O1 $(SAN),$(SAN)))
 # post reader, the reconciliation's writer and line reader): make test runs
 # the tests of those parts on it (tests/run-threads.sh).
 $(eval $(call variant,tsan-all,build/tsan,$(CFLAGS_COMMON) -O1 $(TSAN),$(TSAN)))
-TSAN_TESTS := build/tsan/tests/test_bgwrite build/tsan/tests/test_reader
+TSAN_TESTS := build/tsan/tests/test_bgwrite build/tsan/tests/test_ckpt build/tsan/tests/test_reader
 tsan: build/tsan/clearbook $(TSAN_TESTS)
 
 # The same sources must build warning-free under clang too; make test checks.

@@ -18,6 +18,9 @@ _Noreturn void clr_assert_fail(const char *what, const char *file, int line);
 
 #define CLR_ARENA_CHUNK_BYTES (1 << 20)
 #define CLR_MATCHES_PER_COMMIT 50000 /* matches committed together */
+/* With a checkpointer thread (reconcile, nightly): commits whose WAL frames
+ * pile up before one waits for their checkpoint and the WAL restarts. */
+#define CLR_COMMITS_PER_WAL 4
 
 /* Strings of one reconciliation run, freed together. */
 struct clr_arena {

@@ -21,6 +21,7 @@
 
 #include "../ledger/ledger_sql.h"
 #include "../ledger/bgwrite.h"
+#include "../ledger/ckpt.h"
 
 const char *const clr_rule_names[5] = { "reference", "amount", "one-to-many",
                                         "many-to-one", "manual" };
@@ -127,6 +128,8 @@ struct run {
 	ledger_spec_group *group;  /* settlements' journal rows waiting */
 	struct clr_rows *rows;     /* match rows waiting to be written */
 	lg_bgwrite *bg;            /* writes both of the above, if threads */
+	lg_ckpt *ckpt;             /* copies the WAL back beside them, if threads */
+	int commits;               /* commits so far */
 	sqlite3_stmt *st_break;
 	sqlite3_stmt *st_scale;        /* an asset's scale (read_line_row) */
 	const char *scale_asset;       /* the asset scale_of_asset is of */
@@ -945,6 +948,14 @@ static int run_commit(struct run *r)
 		rc = clr_rows_flush(r->rows, r->err);
 	if (!rc)
 		rc = ledger_commit(r->lg, r->err);
+	/* The checkpoint of what was just committed runs beside the next
+	 * matches; now and then the next transaction waits for it, so that it
+	 * starts the WAL again from its beginning (ckpt.h). */
+	if (!rc && r->ckpt) {
+		lg_ckpt_request(r->ckpt);
+		if (++r->commits % CLR_COMMITS_PER_WAL == 0)
+			rc = lg_ckpt_wait(r->ckpt, r->err);
+	}
 	return rc;
 }
 
@@ -1634,6 +1645,7 @@ static void run_release(struct run *r)
 	clr_rows_free(r->rows);
 	ledger_spec_group_free(r->group);
 	lg_bgwrite_stop(r->bg); /* after its jobs' owners, which drain it */
+	lg_ckpt_stop(r->ckpt);  /* the last commit's checkpoint done */
 	sqlite3_finalize(r->st_break);
 	sqlite3_finalize(r->st_scale);
 	map_release(&r->refs);
@@ -1846,6 +1858,8 @@ static int run_load(struct run *r)
 			rc = ledger_spec_group_threads(r->group, r->bg, r->err);
 		if (!rc)
 			rc = clr_rows_threads(r->rows, r->bg);
+		if (!rc)
+			rc = lg_ckpt_start(r->lg, &r->ckpt, r->err);
 	}
 	return rc;
 }
