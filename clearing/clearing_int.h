@@ -68,14 +68,21 @@ int clr_step_event(ledger *lg, long long run_id, const char *step,
 struct clr_rows;
 int clr_rows_new(ledger *lg, struct clr_rows **out, lg_error *err);
 void clr_rows_free(struct clr_rows *w);
-/* A clearing_matches row: channel, rule, settlement_id, created_at, user,
- * reason, lines, items (copied); its id into *match_id_out. */
-int clr_rows_match(struct clr_rows *w, const char *const fields[8],
+/* One match to record: its fields (copied) and its lines (every one,
+ * children too) and items.  lines and items are its text for reading; a
+ * match of one line and one item does not need them (NULL) and records
+ * neither pairs nor text. */
+struct clr_match_rec {
+	const char *channel, *rule, *settlement_id, *created_at, *user, *reason;
+	const char *lines, *items;
+	const long long *line_ids;
+	int lines_n;
+	const long long *item_seqs;
+	int items_n;
+};
+/* Records *rec; its id into *match_id_out. */
+int clr_rows_match(struct clr_rows *w, const struct clr_match_rec *rec,
                    long long *match_id_out, lg_error *err);
-int clr_rows_line(struct clr_rows *w, long long match_id, long long line_id,
-                  lg_error *err);
-int clr_rows_item(struct clr_rows *w, long long match_id, long long item_seq,
-                  lg_error *err);
 int clr_rows_flush(struct clr_rows *w, lg_error *err);
 /* From now on full buffers of rows are written by bg's thread while the
  * next ones fill; clr_rows_flush drains bg.  bg outlives w. */

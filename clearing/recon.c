@@ -137,6 +137,8 @@ struct run {
 	char *text;                /* list text of a match being recorded */
 	struct idx_list members;   /* scratch of match_text */
 	size_t text_n, text_cap;
+	long long *rec_ids;        /* a match's line ids, then its item seqs */
+	int rec_ids_cap;
 	struct settlement *settlement; /* being built */
 	char memo[5][160];         /* a settlement's memo, by rule */
 };
@@ -902,40 +904,55 @@ static int match_text(struct run *r, const struct match *m, int of_items)
 	return rc;
 }
 
+/* Appends id to r->rec_ids at *n; -1 when out of memory. */
+static int rec_id_push(struct run *r, int *n, long long id)
+{
+	if (clr_grow(&r->rec_ids, &r->rec_ids_cap, *n + 1, sizeof *r->rec_ids) != 0)
+		return -1;
+	r->rec_ids[(*n)++] = id;
+	return 0;
+}
+
 static int insert_match_rows(struct run *r, const struct match *m,
                              const char *settlement_id, long long *match_id)
 {
-	const char *fields[8];
-	char *lines_text;
-	int rc;
+	struct clr_match_rec rec;
+	char *lines_text = NULL;
+	int n = 0, rc;
 
 	CLR_ASSERT(m->lines_n > 0 && m->items_n > 0);
-	if (match_text(r, m, 0) != 0)
-		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-	/* The items' text goes into the same buffer: keep the lines' apart. */
-	lines_text = strdup(r->text);
-	if (!lines_text || match_text(r, m, 1) != 0) {
-		free(lines_text);
-		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-	}
-	fields[0] = r->ch->name;
-	fields[1] = clr_rule_names[m->rule];
-	fields[2] = settlement_id;
-	fields[3] = ledger_now(r->lg);
-	fields[4] = m->user ? m->user : "clearbook";
-	fields[5] = m->reason ? m->reason : "automatic";
-	fields[6] = lines_text;
-	fields[7] = r->text;
-	rc = clr_rows_match(r->rows, fields, match_id, r->err);
-	free(lines_text);
-	for (int i = 0; i < m->lines_n && !rc; i++) {
+	/* Line ids (children too), then item seqs. */
+	for (int i = 0; i < m->lines_n; i++) {
 		const struct line *l = &r->lines[m->lines[i]];
-		rc = clr_rows_line(r->rows, *match_id, l->id, r->err);
-		for (int c = l->first_child; c >= 0 && !rc; c = r->lines[c].next_sibling)
-			rc = clr_rows_line(r->rows, *match_id, r->lines[c].id, r->err);
+		if (rec_id_push(r, &n, l->id) != 0)
+			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+		for (int c = l->first_child; c >= 0; c = r->lines[c].next_sibling)
+			if (rec_id_push(r, &n, r->lines[c].id) != 0)
+				return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
 	}
-	for (int i = 0; i < m->items_n && !rc; i++)
-		rc = clr_rows_item(r->rows, *match_id, r->items[m->items[i]].seq, r->err);
+	rec = (struct clr_match_rec){ r->ch->name, clr_rule_names[m->rule], settlement_id,
+		                          ledger_now(r->lg), m->user ? m->user : "clearbook",
+		                          m->reason ? m->reason : "automatic", NULL, NULL,
+		                          NULL, n, NULL, m->items_n };
+	for (int i = 0, k = n; i < m->items_n; i++)
+		if (rec_id_push(r, &k, r->items[m->items[i]].seq) != 0)
+			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	rec.line_ids = r->rec_ids;
+	rec.item_seqs = r->rec_ids + n;
+	if (n > 1 || m->items_n > 1) {
+		if (match_text(r, m, 0) != 0)
+			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+		/* The items' text goes into the same buffer: keep the lines' apart. */
+		lines_text = strdup(r->text);
+		if (!lines_text || match_text(r, m, 1) != 0) {
+			free(lines_text);
+			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+		}
+		rec.lines = lines_text;
+		rec.items = r->text;
+	}
+	rc = clr_rows_match(r->rows, &rec, match_id, r->err);
+	free(lines_text);
 	return rc;
 }
 
@@ -1655,6 +1672,7 @@ static void run_release(struct run *r)
 	free(r->lines);
 	free(r->settlement);
 	free(r->text);
+	free(r->rec_ids);
 	free(r->members.v);
 	clr_arena_release(&r->arena);
 	clr_arena_release(&r->line_arena);

@@ -1,6 +1,7 @@
 /*
- * rows.c - the rows a reconciliation records per match (clearing_matches,
- * clearing_match_lines, clearing_match_items), written by multi-row INSERTs.
+ * rows.c - the rows a reconciliation records per match (clearing_match_rows,
+ * the clearing_match_sets they name, and for a match of more than one line
+ * or item its pairs), written by multi-row INSERTs.
  *
  * A match used to cost three or more INSERT statements of one row each, and
  * at a million matches SQLite's work per statement (start, halt, reset)
@@ -9,6 +10,12 @@
  * flushes before it commits.  Match ids are given here, in order, from the
  * largest id in the table: the same ids SQLite would have chosen (one more
  * than the largest rowid), so the rows are the same as before.
+ *
+ * A match of one line and one item (nearly every one) is one row of about
+ * fifty bytes: its line and item in the row, no pairs, no text that the
+ * view (clearing_matches) can give back.  What matches repeat goes into a
+ * set, written once: a new one whenever channel, time, user or reason
+ * differ from the last match's.
  */
 #include "clearing_int.h"
 #include "../ledger/bgwrite.h"
@@ -18,15 +25,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROWS_MATCHES_PER_INSERT 64 /* 9 parameters each */
+#define ROWS_MATCHES_PER_INSERT 64 /* ROWS_MATCH_COLS parameters each */
 #define ROWS_PAIRS_PER_INSERT 256  /* 2 parameters each */
 #define ROWS_TEXT_MAX (256u << 20) /* bytes of text waiting (a bound, never near) */
-#define ROWS_MATCH_COLS 9
+#define ROWS_MATCH_COLS 8 /* id, set_id, rule, settlement_id, lines, items, line_id, item_seq */
+#define ROWS_MATCH_TEXT 4 /* rule, settlement_id, lines, items */
+#define ROWS_SET_TEXT 4   /* channel, created_at, user, reason */
 #define ROWS_HAND_OVER 1024 /* matches to a buffer handed to the writer thread */
 
 struct pending_match {
+	long long id, set_id;
+	long long line_id, item_seq;     /* 0 when the match has pairs instead */
+	size_t text[ROWS_MATCH_TEXT];    /* offsets into the text buffer */
+};
+struct pending_set {
 	long long id;
-	size_t text[ROWS_MATCH_COLS - 1]; /* offsets into the text buffer */
+	size_t text[ROWS_SET_TEXT];
 };
 struct pair {
 	long long a, b;
@@ -36,6 +50,8 @@ struct pair {
 struct rows_buf {
 	struct pending_match *m;
 	int m_n, m_cap;
+	struct pending_set *sets;
+	int sets_n, sets_cap;
 	struct pair *lines, *items;
 	int lines_n, lines_cap, items_n, items_cap;
 	char *text;
@@ -46,7 +62,9 @@ struct rows_buf {
 
 struct clr_rows {
 	ledger *lg;
-	long long next_id;
+	long long next_id, next_set_id;
+	long long set_id;                 /* the last match's set (0: none yet) */
+	char *set_text[ROWS_SET_TEXT];    /* its fields (owned) */
 	/* buf[cur] fills; with a writer thread (bg) the other one may be
 	 * being written meanwhile. */
 	struct rows_buf buf[2];
@@ -54,16 +72,17 @@ struct clr_rows {
 	lg_bgwrite *bg;
 	/* [0]: one row, [1]: a full group */
 	sqlite3_stmt *st_match[2], *st_line[2], *st_item[2];
+	sqlite3_stmt *st_set;
 };
 
 static int rows_prepare(struct clr_rows *w, lg_error *err)
 {
 	static const char matches_head[] =
-		"INSERT INTO clearing_matches(id, channel, rule, settlement_id, created_at,"
-		" user, reason, lines, items) VALUES";
+		"INSERT INTO clearing_match_rows(id, set_id, rule, settlement_id, lines,"
+		" items, line_id, item_seq) VALUES";
 	static const char *const head[3] = {
-		matches_head, "INSERT INTO clearing_match_lines(match_id, line_id) VALUES",
-		"INSERT INTO clearing_match_items(match_id, item_seq) VALUES"
+		matches_head, "INSERT INTO clearing_match_line_pairs(match_id, line_id) VALUES",
+		"INSERT INTO clearing_match_item_pairs(match_id, item_seq) VALUES"
 	};
 	sqlite3_stmt **st[3] = { w->st_match, w->st_line, w->st_item };
 	int per[3] = { ROWS_MATCHES_PER_INSERT, ROWS_PAIRS_PER_INSERT,
@@ -87,13 +106,34 @@ static int rows_prepare(struct clr_rows *w, lg_error *err)
 				return rc;
 		}
 	}
-	return LG_OK;
+	return clr_prepare(w->lg, "INSERT INTO clearing_match_sets(id, channel,"
+	                   " created_at, user, reason) VALUES(?1, ?2, ?3, ?4, ?5)",
+	                   &w->st_set, err);
+}
+
+/* One more than the largest id of table (a constant name). */
+static int next_id_of(ledger *lg, const char *sql, long long *out, lg_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = clr_prepare(lg, sql, &st, err);
+
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0) + 1;
+	else
+		rc = clr_sql_error(lg, err, "reading matches");
+	sqlite3_finalize(st);
+	/* SQLite would pick a random free rowid past the largest one; a
+	 * table that full is not a reconciliation's. */
+	if (!rc && *out >= LLONG_MAX - CLR_ARRAY_MAX)
+		rc = lg_error_set(err, LG_EINTERNAL, "clearing matches: ids exhausted");
+	return rc;
 }
 
 int clr_rows_new(ledger *lg, struct clr_rows **out, lg_error *err)
 {
 	struct clr_rows *w = calloc(1, sizeof *w);
-	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
@@ -101,18 +141,11 @@ int clr_rows_new(ledger *lg, struct clr_rows **out, lg_error *err)
 		return lg_error_set(err, LG_EINTERNAL, "out of memory");
 	w->lg = lg;
 	w->buf[0].w = w->buf[1].w = w;
-	rc = clr_prepare(lg, "SELECT COALESCE(MAX(id), 0) FROM clearing_matches", &st, err);
-	if (!rc) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			w->next_id = sqlite3_column_int64(st, 0) + 1;
-		else
-			rc = clr_sql_error(lg, err, "reading matches");
-		sqlite3_finalize(st);
-	}
-	/* SQLite would pick a random free rowid past the largest one; a
-	 * table that full is not a reconciliation's. */
-	if (!rc && w->next_id >= LLONG_MAX - CLR_ARRAY_MAX)
-		rc = lg_error_set(err, LG_EINTERNAL, "clearing_matches: ids exhausted");
+	rc = next_id_of(lg, "SELECT COALESCE(MAX(id), 0) FROM clearing_match_rows",
+	                &w->next_id, err);
+	if (!rc)
+		rc = next_id_of(lg, "SELECT COALESCE(MAX(id), 0) FROM clearing_match_sets",
+		                &w->next_set_id, err);
 	if (!rc)
 		rc = rows_prepare(w, err);
 	if (rc) {
@@ -132,6 +165,7 @@ void clr_rows_free(struct clr_rows *w)
 		sqlite3_finalize(w->st_line[i]);
 		sqlite3_finalize(w->st_item[i]);
 	}
+	sqlite3_finalize(w->st_set);
 	if (w->bg) {
 		lg_error ignored;
 		lg_error_init(&ignored);
@@ -139,10 +173,13 @@ void clr_rows_free(struct clr_rows *w)
 	}
 	for (int i = 0; i < 2; i++) {
 		free(w->buf[i].m);
+		free(w->buf[i].sets);
 		free(w->buf[i].lines);
 		free(w->buf[i].items);
 		free(w->buf[i].text);
 	}
+	for (int c = 0; c < ROWS_SET_TEXT; c++)
+		free(w->set_text[c]);
 	free(w);
 }
 
@@ -180,7 +217,7 @@ static int hand_over(struct clr_rows *w, lg_error *err)
 	struct rows_buf *b = &w->buf[w->cur];
 	int rc;
 
-	if (b->m_n == 0 && b->lines_n == 0 && b->items_n == 0)
+	if (b->m_n == 0 && b->sets_n == 0 && b->lines_n == 0 && b->items_n == 0)
 		return LG_OK;
 	rc = lg_bgwrite_submit(w->bg, buf_write_job, b, &b->ticket, err);
 	if (rc)
@@ -196,32 +233,6 @@ int clr_rows_threads(struct clr_rows *w, lg_bgwrite *bg)
 	return LG_OK;
 }
 
-int clr_rows_match(struct clr_rows *w, const char *const fields[8],
-                   long long *match_id_out, lg_error *err)
-{
-	struct rows_buf *b = &w->buf[w->cur];
-	struct pending_match *m;
-
-	if (w->bg && b->m_n >= ROWS_HAND_OVER) {
-		int rc = hand_over(w, err);
-		if (rc)
-			return rc;
-		b = &w->buf[w->cur];
-	}
-	if (clr_grow(&b->m, &b->m_cap, b->m_n, sizeof *b->m) != 0)
-		return lg_error_set(err, LG_EINTERNAL, "out of memory");
-	m = &b->m[b->m_n];
-	for (int c = 0; c < ROWS_MATCH_COLS - 1; c++) {
-		CLR_ASSERT(fields[c] != NULL);
-		if (text_put(b, fields[c], &m->text[c]) != 0)
-			return lg_error_set(err, LG_EINTERNAL, "out of memory");
-	}
-	m->id = w->next_id++;
-	b->m_n++;
-	*match_id_out = m->id;
-	return LG_OK;
-}
-
 static int pair_add(struct pair **v, int *n, int *cap, long long a, long long b)
 {
 	if (clr_grow(v, cap, *n, sizeof **v) != 0)
@@ -230,25 +241,75 @@ static int pair_add(struct pair **v, int *n, int *cap, long long a, long long b)
 	return 0;
 }
 
-int clr_rows_line(struct clr_rows *w, long long match_id, long long line_id,
-                  lg_error *err)
+/* The set of a match with these fields: the last one, or a new one
+ * waiting in b.  0, or -1 out of memory. */
+static int set_of(struct clr_rows *w, struct rows_buf *b, const char *const f[ROWS_SET_TEXT])
 {
-	struct rows_buf *b = &w->buf[w->cur];
+	struct pending_set *ps;
+	int same = w->set_id > 0;
 
-	CLR_ASSERT(match_id > 0 && match_id < w->next_id);
-	if (pair_add(&b->lines, &b->lines_n, &b->lines_cap, match_id, line_id) != 0)
-		return lg_error_set(err, LG_EINTERNAL, "out of memory");
-	return LG_OK;
+	for (int c = 0; c < ROWS_SET_TEXT && same; c++)
+		same = strcmp(w->set_text[c], f[c]) == 0;
+	if (same)
+		return 0;
+	if (clr_grow(&b->sets, &b->sets_cap, b->sets_n, sizeof *b->sets) != 0)
+		return -1;
+	ps = &b->sets[b->sets_n];
+	for (int c = 0; c < ROWS_SET_TEXT; c++) {
+		char *copy = strdup(f[c]);
+		if (!copy || text_put(b, f[c], &ps->text[c]) != 0) {
+			free(copy);
+			return -1;
+		}
+		free(w->set_text[c]);
+		w->set_text[c] = copy;
+	}
+	ps->id = w->set_id = w->next_set_id++;
+	b->sets_n++;
+	return 0;
 }
 
-int clr_rows_item(struct clr_rows *w, long long match_id, long long item_seq,
-                  lg_error *err)
+int clr_rows_match(struct clr_rows *w, const struct clr_match_rec *rec,
+                   long long *match_id_out, lg_error *err)
 {
 	struct rows_buf *b = &w->buf[w->cur];
+	struct pending_match *m;
+	const char *set_f[ROWS_SET_TEXT] = { rec->channel, rec->created_at, rec->user,
+		                                 rec->reason };
+	int single = rec->lines_n == 1 && rec->items_n == 1;
+	const char *text[ROWS_MATCH_TEXT] = { rec->rule, rec->settlement_id,
+		                                  single ? "" : rec->lines,
+		                                  single ? "" : rec->items };
 
-	CLR_ASSERT(match_id > 0 && match_id < w->next_id);
-	if (pair_add(&b->items, &b->items_n, &b->items_cap, match_id, item_seq) != 0)
+	CLR_ASSERT(rec->lines_n > 0 && rec->items_n > 0);
+	if (w->bg && b->m_n >= ROWS_HAND_OVER) {
+		int rc = hand_over(w, err);
+		if (rc)
+			return rc;
+		b = &w->buf[w->cur];
+	}
+	if (clr_grow(&b->m, &b->m_cap, b->m_n, sizeof *b->m) != 0 ||
+	    set_of(w, b, set_f) != 0)
 		return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	m = &b->m[b->m_n];
+	for (int c = 0; c < ROWS_MATCH_TEXT; c++) {
+		CLR_ASSERT(text[c] != NULL);
+		if (text_put(b, text[c], &m->text[c]) != 0)
+			return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	}
+	m->id = w->next_id++;
+	m->set_id = w->set_id;
+	m->line_id = single ? rec->line_ids[0] : 0;
+	m->item_seq = single ? rec->item_seqs[0] : 0;
+	CLR_ASSERT(!single || (m->line_id > 0 && m->item_seq > 0));
+	for (int i = 0; i < rec->lines_n && !single; i++)
+		if (pair_add(&b->lines, &b->lines_n, &b->lines_cap, m->id, rec->line_ids[i]) != 0)
+			return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	for (int i = 0; i < rec->items_n && !single; i++)
+		if (pair_add(&b->items, &b->items_n, &b->items_cap, m->id, rec->item_seqs[i]) != 0)
+			return lg_error_set(err, LG_EINTERNAL, "out of memory");
+	b->m_n++;
+	*match_id_out = m->id;
 	return LG_OK;
 }
 
@@ -272,9 +333,17 @@ static int flush_matches(struct clr_rows *w, const struct rows_buf *b, lg_error 
 			const struct pending_match *m = &b->m[i];
 			int base = r * ROWS_MATCH_COLS;
 			sqlite3_bind_int64(st, base + 1, m->id);
-			for (int c = 0; c < ROWS_MATCH_COLS - 1; c++)
-				sqlite3_bind_text(st, base + 2 + c, b->text + m->text[c], -1,
+			sqlite3_bind_int64(st, base + 2, m->set_id);
+			for (int c = 0; c < ROWS_MATCH_TEXT; c++)
+				sqlite3_bind_text(st, base + 3 + c, b->text + m->text[c], -1,
 				                  SQLITE_STATIC);
+			if (m->line_id > 0) {
+				sqlite3_bind_int64(st, base + 7, m->line_id);
+				sqlite3_bind_int64(st, base + 8, m->item_seq);
+			} else {
+				sqlite3_bind_null(st, base + 7);
+				sqlite3_bind_null(st, base + 8);
+			}
 		}
 		rc = run_stmt(w, st, err);
 	}
@@ -305,13 +374,23 @@ static int buf_write_job(void *job, lg_error *err)
 {
 	struct rows_buf *b = job;
 	struct clr_rows *w = b->w;
-	int rc = flush_matches(w, b, err);
+	int rc = LG_OK;
+
+	for (int i = 0; i < b->sets_n && !rc; i++) {
+		sqlite3_bind_int64(w->st_set, 1, b->sets[i].id);
+		for (int c = 0; c < ROWS_SET_TEXT; c++)
+			sqlite3_bind_text(w->st_set, 2 + c, b->text + b->sets[i].text[c], -1,
+			                  SQLITE_STATIC);
+		rc = run_stmt(w, w->st_set, err);
+	}
+	if (!rc)
+		rc = flush_matches(w, b, err);
 
 	if (!rc)
 		rc = flush_pairs(w, w->st_line, b->lines, b->lines_n, err);
 	if (!rc)
 		rc = flush_pairs(w, w->st_item, b->items, b->items_n, err);
-	b->m_n = b->lines_n = b->items_n = 0;
+	b->m_n = b->sets_n = b->lines_n = b->items_n = 0;
 	b->text_n = 0;
 	return rc;
 }

@@ -15,24 +15,52 @@
 #include "../ledger/ledger_sql.h"
 
 static const char *const schema_sql =
-	/* settlement_id is unique because it is a journal transaction id and
-	 * a match is recorded only with a settlement newly posted (recon.c
-	 * refuses a replayed one); no index is spent on it.
-	 * A match lists its lines and items as text for reading; the two
-	 * lookup tables are keyed by line and by item, which is how the passes
-	 * and the break report ask. */
-	"CREATE TABLE IF NOT EXISTS clearing_matches(id INTEGER PRIMARY KEY,"
-	"  channel TEXT NOT NULL, rule TEXT NOT NULL, settlement_id TEXT NOT NULL,"
-	"  created_at TEXT NOT NULL, user TEXT NOT NULL, reason TEXT NOT NULL,"
-	"  lines TEXT NOT NULL, items TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS clearing_match_lines(line_id INTEGER NOT NULL,"
-	"  match_id INTEGER NOT NULL REFERENCES clearing_matches(id),"
+	/* A match is a row of clearing_match_rows; what every match of a run
+	 * repeats (channel, time, user, reason) is a row of clearing_match_sets
+	 * it names.  settlement_id is unique because it is a journal
+	 * transaction id and a match is recorded only with a settlement newly
+	 * posted (recon.c refuses a replayed one); no index is spent on it.
+	 * A match of one line and one item (nearly all of them) keeps both in
+	 * its own row (line_id, item_seq); any other lists its lines and items
+	 * as text for reading and has a pair per line and per item, keyed by
+	 * line and by item, as the single ones are by two partial indexes (how
+	 * the passes, the break list and the reports ask).  The views below
+	 * give every match and pair alike, under the names and columns of the
+	 * tables they replace; a lookup by line or item through them reaches
+	 * both indexes. */
+	"CREATE TABLE IF NOT EXISTS clearing_match_sets(id INTEGER PRIMARY KEY,"
+	"  channel TEXT NOT NULL, created_at TEXT NOT NULL, user TEXT NOT NULL,"
+	"  reason TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS clearing_match_rows(id INTEGER PRIMARY KEY,"
+	"  set_id INTEGER NOT NULL REFERENCES clearing_match_sets(id),"
+	"  rule TEXT NOT NULL, settlement_id TEXT NOT NULL, lines TEXT NOT NULL,"
+	"  items TEXT NOT NULL, line_id INTEGER, item_seq INTEGER,"
+	"  CHECK((line_id IS NULL) = (item_seq IS NULL)));"
+	"CREATE INDEX IF NOT EXISTS clearing_match_rows_line ON clearing_match_rows(line_id)"
+	"  WHERE line_id IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS clearing_match_rows_item ON clearing_match_rows(item_seq)"
+	"  WHERE item_seq IS NOT NULL;"
+	"CREATE TABLE IF NOT EXISTS clearing_match_line_pairs(line_id INTEGER NOT NULL,"
+	"  match_id INTEGER NOT NULL REFERENCES clearing_match_rows(id),"
 	"  PRIMARY KEY(line_id, match_id)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS clearing_match_items(item_seq INTEGER NOT NULL,"
-	"  match_id INTEGER NOT NULL REFERENCES clearing_matches(id),"
+	"CREATE TABLE IF NOT EXISTS clearing_match_item_pairs(item_seq INTEGER NOT NULL,"
+	"  match_id INTEGER NOT NULL REFERENCES clearing_match_rows(id),"
 	"  PRIMARY KEY(item_seq, match_id)) WITHOUT ROWID;"
+	"CREATE VIEW IF NOT EXISTS clearing_matches(id, channel, rule, settlement_id,"
+	"  created_at, user, reason, lines, items) AS SELECT r.id, s.channel, r.rule,"
+	"  r.settlement_id, s.created_at, s.user, s.reason,"
+	"  CASE WHEN r.line_id IS NULL THEN r.lines ELSE CAST(r.line_id AS TEXT) END,"
+	"  CASE WHEN r.item_seq IS NULL THEN r.items"
+	"   ELSE (SELECT t.id FROM transactions t WHERE t.seq = r.item_seq) END"
+	"  FROM clearing_match_rows r JOIN clearing_match_sets s ON s.id = r.set_id;"
+	"CREATE VIEW IF NOT EXISTS clearing_match_lines(line_id, match_id) AS"
+	"  SELECT line_id, match_id FROM clearing_match_line_pairs UNION ALL"
+	"  SELECT line_id, id FROM clearing_match_rows WHERE line_id IS NOT NULL;"
+	"CREATE VIEW IF NOT EXISTS clearing_match_items(item_seq, match_id) AS"
+	"  SELECT item_seq, match_id FROM clearing_match_item_pairs UNION ALL"
+	"  SELECT item_seq, id FROM clearing_match_rows WHERE item_seq IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS clearing_unmatches(match_id INTEGER PRIMARY KEY"
-	"  REFERENCES clearing_matches(id), reversal_id TEXT NOT NULL,"
+	"  REFERENCES clearing_match_rows(id), reversal_id TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL, user TEXT NOT NULL, reason TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS clearing_breaks(id INTEGER PRIMARY KEY,"
 	"  date TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL,"
@@ -54,9 +82,10 @@ static const char *const schema_sql =
 	" BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"
 
 static const char *const triggers_sql =
-	APPEND_ONLY("clearing_matches")
-	APPEND_ONLY("clearing_match_lines")
-	APPEND_ONLY("clearing_match_items")
+	APPEND_ONLY("clearing_match_sets")
+	APPEND_ONLY("clearing_match_rows")
+	APPEND_ONLY("clearing_match_line_pairs")
+	APPEND_ONLY("clearing_match_item_pairs")
 	APPEND_ONLY("clearing_unmatches")
 	APPEND_ONLY("clearing_breaks")
 	APPEND_ONLY("nightly_runs")
@@ -91,10 +120,74 @@ int clr_prepare(ledger *lg, const char *sql, sqlite3_stmt **out, lg_error *err)
 	return LG_OK;
 }
 
+/* A ledger reconciled before clearing_match_sets had one table of matches
+ * (clearing_matches) and two of pairs.  The pairs are renamed to what they
+ * are now, the tables of now created (schema_sql: the view named like the
+ * old table waits), each match copied into them, unchanged as the view
+ * shows it, and the old table dropped; all or nothing. */
+static const char *const migrate_rename_sql =
+	"ALTER TABLE clearing_match_lines RENAME TO clearing_match_line_pairs;"
+	"ALTER TABLE clearing_match_items RENAME TO clearing_match_item_pairs;";
+static const char *const migrate_copy_sql =
+	"INSERT INTO clearing_match_sets(channel, created_at, user, reason)"
+	"  SELECT channel, created_at, user, reason FROM clearing_matches"
+	"  GROUP BY channel, created_at, user, reason ORDER BY min(id);"
+	"INSERT INTO clearing_match_rows(id, set_id, rule, settlement_id, lines, items)"
+	"  SELECT m.id, s.id, m.rule, m.settlement_id, m.lines, m.items"
+	"  FROM clearing_matches m JOIN clearing_match_sets s ON s.channel = m.channel"
+	"  AND s.created_at = m.created_at AND s.user = m.user AND s.reason = m.reason"
+	"  ORDER BY m.id;"
+	"DROP TABLE clearing_matches;";
+
+/* 1: clearing_matches is the table of old (migrate_*_sql); 0: not. */
+static int legacy_matches(ledger *lg, int *legacy, lg_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = clr_prepare(lg, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                     " AND name = 'clearing_matches'", &st, err);
+
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*legacy = sqlite3_column_int(st, 0) > 0;
+	else
+		rc = clr_sql_error(lg, err, "reading the schema");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int migrate(ledger *lg, lg_error *err)
+{
+	sqlite3 *db = ledger_sqlite(lg);
+	const char *const steps[] = { migrate_rename_sql, schema_sql, migrate_copy_sql };
+	int rc = LG_OK;
+
+	if (sqlite3_exec(db, "SAVEPOINT clr_migrate", NULL, NULL, NULL) != SQLITE_OK)
+		return clr_sql_error(lg, err, "moving the matches to clearing_match_rows");
+	for (size_t i = 0; i < sizeof steps / sizeof *steps && !rc; i++)
+		if (sqlite3_exec(db, steps[i], NULL, NULL, NULL) != SQLITE_OK)
+			rc = clr_sql_error(lg, err, "moving the matches to clearing_match_rows");
+	if (rc)
+		sqlite3_exec(db, "ROLLBACK TO clr_migrate", NULL, NULL, NULL);
+	sqlite3_exec(db, "RELEASE clr_migrate", NULL, NULL, NULL);
+	return rc;
+}
+
 int clr_schema(ledger *lg, lg_error *err)
 {
 	sqlite3 *db = ledger_sqlite(lg);
+	int legacy = 0, rc = legacy_matches(lg, &legacy, err);
 
+	if (rc)
+		return rc;
+	/* Read-only, the old tables answer every query as the new views do. */
+	if (legacy && sqlite3_db_readonly(db, "main") == 1)
+		return LG_OK;
+	if (legacy) {
+		rc = migrate(lg, err);
+		if (rc)
+			return rc;
+	}
 	if (sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		return clr_sql_error(lg, err, "creating the clearing tables");
 	if (sqlite3_exec(db, triggers_sql, NULL, NULL, NULL) != SQLITE_OK)

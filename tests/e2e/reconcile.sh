@@ -136,8 +136,17 @@ python3 "$ROOT/tests/clearcheck.py" clearbook.db >check.out 2>check.err ||
 grep -q "^ok: 8 matches" check.out || fail "clearcheck: $(cat check.out)"
 
 # The trail is append-only in the database too.
+# clearing_matches is a view over clearing_match_rows and _sets: SQLite
+# refuses to change a view; each table under it refuses by its trigger.
 sqlite3 clearbook.db "UPDATE clearing_matches SET reason = 'x'" 2>err && fail "UPDATE of clearing_matches allowed"
+sqlite3 clearbook.db "UPDATE clearing_match_sets SET reason = 'x'" 2>err && fail "UPDATE of clearing_match_sets allowed"
 grep -q "append-only" err || fail "no append-only refusal: $(cat err)"
+sqlite3 clearbook.db "UPDATE clearing_match_rows SET rule = 'x'" 2>err && fail "UPDATE of clearing_match_rows allowed"
+grep -q "append-only" err || fail "no append-only refusal: $(cat err)"
+for t in clearing_match_rows clearing_match_line_pairs clearing_match_item_pairs; do
+	sqlite3 clearbook.db "DELETE FROM $t" 2>err && fail "DELETE of $t allowed"
+	grep -q "append-only" err || fail "no append-only refusal from $t: $(cat err)"
+done
 sqlite3 clearbook.db "DELETE FROM clearing_unmatches" 2>err && fail "DELETE of clearing_unmatches allowed"
 sqlite3 clearbook.db "DELETE FROM clearing_breaks" 2>err && fail "DELETE of clearing_breaks allowed"
 exit 0

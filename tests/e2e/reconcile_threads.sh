@@ -71,6 +71,10 @@ rows() {
 		SELECT * FROM clearing_matches ORDER BY id;
 		SELECT * FROM clearing_match_lines ORDER BY match_id, line_id;
 		SELECT * FROM clearing_match_items ORDER BY match_id, item_seq;
+		SELECT * FROM clearing_match_sets ORDER BY id;
+		SELECT * FROM clearing_match_rows ORDER BY id;
+		SELECT * FROM clearing_match_line_pairs ORDER BY match_id, line_id;
+		SELECT * FROM clearing_match_item_pairs ORDER BY match_id, item_seq;
 		SELECT * FROM clearing_breaks ORDER BY 1;
 		SELECT account_id, hex(posted), hex(pending_dr), hex(pending_cr) FROM balances ORDER BY 1;"
 }
