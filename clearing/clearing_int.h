@@ -61,6 +61,11 @@ int clr_reverse_once(ledger *lg, const char *id, const char *reason,
 int clr_step_event(ledger *lg, long long run_id, const char *step,
                    const char *event, const char *detail, lg_error *err);
 
+/* The first column of sql's first row (sql has no parameters); an error
+ * names `what`. */
+int clr_query_int64(ledger *lg, const char *sql, long long *out, const char *what,
+                    lg_error *err);
+
 /* rows.c: a run's match rows, written by multi-row INSERTs.  Ids are
  * given in order from one past the table's largest; rows wait until
  * clr_rows_flush, which the owner calls before committing (and which

@@ -111,19 +111,13 @@ static int rows_prepare(struct clr_rows *w, lg_error *err)
 	                   &w->st_set, err);
 }
 
-/* One more than the largest id of table (a constant name). */
+/* One more than the largest id sql reads. */
 static int next_id_of(ledger *lg, const char *sql, long long *out, lg_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = clr_prepare(lg, sql, &st, err);
+	int rc = clr_query_int64(lg, sql, out, "reading matches", err);
 
-	if (rc)
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0) + 1;
-	else
-		rc = clr_sql_error(lg, err, "reading matches");
-	sqlite3_finalize(st);
+	if (!rc)
+		(*out)++;
 	/* SQLite would pick a random free rowid past the largest one; a
 	 * table that full is not a reconciliation's. */
 	if (!rc && *out >= LLONG_MAX - CLR_ARRAY_MAX)

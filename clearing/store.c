@@ -139,19 +139,18 @@ static const char *const migrate_copy_sql =
 	"  ORDER BY m.id;"
 	"DROP TABLE clearing_matches;";
 
-/* 1: clearing_matches is the table of old (migrate_*_sql); 0: not. */
-static int legacy_matches(ledger *lg, int *legacy, lg_error *err)
+int clr_query_int64(ledger *lg, const char *sql, long long *out, const char *what,
+                    lg_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = clr_prepare(lg, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-	                     " AND name = 'clearing_matches'", &st, err);
+	int rc = clr_prepare(lg, sql, &st, err);
 
 	if (rc)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		*legacy = sqlite3_column_int(st, 0) > 0;
+		*out = sqlite3_column_int64(st, 0);
 	else
-		rc = clr_sql_error(lg, err, "reading the schema");
+		rc = clr_sql_error(lg, err, what);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -176,7 +175,11 @@ static int migrate(ledger *lg, lg_error *err)
 int clr_schema(ledger *lg, lg_error *err)
 {
 	sqlite3 *db = ledger_sqlite(lg);
-	int legacy = 0, rc = legacy_matches(lg, &legacy, err);
+	long long legacy = 0;
+	/* clearing_matches a table, not the view: the tables of old (migrate). */
+	int rc = clr_query_int64(lg, "SELECT count(*) FROM sqlite_master WHERE"
+	                         " type = 'table' AND name = 'clearing_matches'", &legacy,
+	                         "reading the schema", err);
 
 	if (rc)
 		return rc;
