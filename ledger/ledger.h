@@ -124,6 +124,20 @@ int ledger_begin(ledger *lg, lg_error *err);
 int ledger_commit(ledger *lg, lg_error *err);
 void ledger_rollback(ledger *lg);
 
+/*
+ * A long batch job (a night's reconciliation) commits every so many rows
+ * to bound its memory and WAL; what it promises is its end, not each step.
+ * ledger_defer_sync(lg, 1, err), between transactions: later commits reach
+ * the operating system but are not each flushed to disk (SQLite's
+ * synchronous=NORMAL in WAL mode).  A crash of the process loses nothing;
+ * a power loss may take back the last such commits, each whole, never a
+ * part of one, and the job run again redoes them.  ledger_defer_sync(lg,
+ * 0, err) flushes the WAL to disk, after which every deferred commit is
+ * as durable as an ordinary one, and makes commits durable again;
+ * ledger_close does the same.  LG_EUSAGE inside a transaction.
+ */
+int ledger_defer_sync(ledger *lg, int on, lg_error *err);
+
 /* --- posting ----------------------------------------------------------- */
 typedef struct ledger_post_stats {
 	long lines;    /* records read */

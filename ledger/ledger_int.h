@@ -72,6 +72,7 @@ struct ledger {
 	char now[LG_TS_MAX];      /* fixed clock, UTC */
 	char today[11];
 	int in_tx;                /* inside ledger_begin */
+	int sync_deferred;        /* ledger_defer_sync on: commits not flushed */
 	/* Batch state, valid between lg_batch_start and lg_batch_end. */
 	long long head_seq;
 	unsigned char head_hash[LG_HASH_BYTES];

@@ -342,6 +342,13 @@ void ledger_close(ledger *lg)
 		return;
 	if (lg->in_tx)
 		ledger_rollback(lg);
+	if (lg->sync_deferred) {
+		lg_error ignored;
+		lg_error_init(&ignored);
+		/* Nobody is left to hear of a failure: SQLite's own close
+		 * checkpoints (and syncs) the WAL too, where it can. */
+		(void)ledger_defer_sync(lg, 0, &ignored);
+	}
 	lg_batch_drop(lg);
 	lg_store_close(lg);
 	lg_scratch_free(lg);
@@ -408,6 +415,48 @@ int ledger_commit(ledger *lg, lg_error *err)
 	}
 	lg->in_tx = 0;
 	return LG_OK;
+}
+
+/* Flushes the WAL file with SQLite's own sync method: what a commit under
+ * synchronous=FULL does after writing its frames, so that every frame
+ * written so far, of every deferred commit, is on disk. */
+static int sync_wal(ledger *lg, lg_error *err)
+{
+	sqlite3_file *wal = NULL;
+	int rc = sqlite3_file_control(lg->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+
+	if (rc != SQLITE_OK)
+		return lg_sql_error(lg, err, "finding the WAL to flush it");
+	/* No WAL open: nothing was written since the last checkpoint that
+	 * synced the database file itself. */
+	if (!wal || !wal->pMethods)
+		return LG_OK;
+	if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+		return lg_error_set(err, LG_EIO, "flushing the WAL to disk failed");
+	return LG_OK;
+}
+
+int ledger_defer_sync(ledger *lg, int on, lg_error *err)
+{
+	int rc;
+
+	if (lg->in_tx)
+		return lg_error_set(err, LG_EUSAGE, "commits can be deferred or made "
+		                    "durable only between transactions");
+	if (on) {
+		rc = lg_exec(lg, "PRAGMA synchronous=NORMAL", err);
+		if (!rc)
+			lg->sync_deferred = 1;
+		return rc;
+	}
+	if (!lg->sync_deferred)
+		return LG_OK;
+	rc = lg_exec(lg, "PRAGMA synchronous=FULL", err);
+	if (!rc)
+		rc = sync_wal(lg, err);
+	if (!rc)
+		lg->sync_deferred = 0;
+	return rc;
 }
 
 void ledger_rollback(ledger *lg)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../clearing/clearing.h"
+#include "../../ledger/ledger_sql.h"
 
 #define NOW "2026-11-25T02:00:00Z"
 
@@ -223,6 +224,21 @@ static clr_channel card_channel(void)
 
 /* 125.00 at 180 bps is exactly 2.25: the net 122.75 settles with zero
  * tolerance, 122.74 (a fee of 2.26) is a fee break. */
+/* The handle's PRAGMA synchronous: 2 is FULL, each commit flushed. */
+static int synchronous_of(ledger *lg)
+{
+	sqlite3_stmt *st;
+	int v;
+
+	assert_int_equal(sqlite3_prepare_v2(ledger_sqlite(lg), "PRAGMA synchronous", -1, &st,
+	                                    NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static void reconcile_fee_rounds_half_to_even_within_zero_tolerance(void **state)
 {
 	struct fixture *f = *state;
@@ -244,6 +260,12 @@ static void reconcile_fee_rounds_half_to_even_within_zero_tolerance(void **state
 	/* A second run finds nothing new. */
 	ok(clr_reconcile(f->lg, &ch, "2026-11-25", &s, &err), &err);
 	assert_int_equal(s.matches, 0);
+	/* Its commits were deferred (ledger_defer_sync); the handle's later
+	 * commits are durable again. */
+	assert_int_equal(synchronous_of(f->lg), 2);
+	/* So after a run that failed. */
+	assert_int_equal(clr_reconcile(f->lg, &ch, "2026-13-01", &s, &err), LG_EUSAGE);
+	assert_int_equal(synchronous_of(f->lg), 2);
 }
 
 static void reconcile_half_cent_fee_rounds_to_even(void **state)
