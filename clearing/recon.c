@@ -1587,7 +1587,7 @@ static int huge_break(struct run *r, long long line_id, long long item_seq,
 static int record_breaks(struct run *r)
 {
 	struct idx_list items = { 0 }, lines = { 0 };
-	struct map by_amount = { 0 };
+	struct map break_amounts = { 0 }, by_amount = { 0 };
 	int rc = LG_OK;
 
 	for (int i = 0; i < r->items_n; i++)
@@ -1600,12 +1600,29 @@ static int record_breaks(struct run *r)
 		qsort_r(items.v, (size_t)items.n, sizeof *items.v, cmp_item_amount, r->items);
 	if (lines.n > 1)
 		qsort_r(lines.v, (size_t)lines.n, sizeof *lines.v, cmp_line_amount, r->lines);
-	if (map_init(&by_amount, (size_t)r->lines_n) != 0)
+	/* A break line's duplicate has its amount: only lines of the amounts
+	 * of break lines go into by_amount, found through a map of those few
+	 * amounts, which stays in the cache while every line is looked up. */
+	if (map_init(&break_amounts, (size_t)lines.n) != 0 ||
+	    map_init(&by_amount, (size_t)lines.n * 2) != 0)
 		goto oom;
-	for (int i = 0; i < r->lines_n; i++)
-		if (r->lines[i].parent_id == 0 && r->lines[i].state != ST_SKIP &&
-		    map_put(&by_amount, hash_amount(r->lines[i].amount_minor), NULL, i) != 0)
+	for (int k = 0; k < lines.n; k++)
+		if (map_put(&break_amounts, hash_amount(r->lines[lines.v[k]].amount_minor), NULL,
+		            lines.v[k]) != 0)
 			goto oom;
+	for (int i = 0; i < r->lines_n; i++) {
+		const struct line *l = &r->lines[i];
+		unsigned h;
+		int e;
+		if (l->parent_id != 0 || l->state == ST_SKIP)
+			continue;
+		h = hash_amount(l->amount_minor);
+		for (e = map_first(&break_amounts, h); e >= 0; e = map_next(&break_amounts, e))
+			if (r->lines[break_amounts.ents[e].idx].amount_minor == l->amount_minor)
+				break;
+		if (e >= 0 && map_put(&by_amount, h, NULL, i) != 0)
+			goto oom;
+	}
 	for (int i = 0; i < r->lines_n && !rc; i++)
 		if (is_top(&r->lines[i]))
 			rc = line_break(r, &by_amount, i, items.v, items.n);
@@ -1621,11 +1638,13 @@ static int record_breaks(struct run *r)
 	for (int i = 0; i < r->items_n && !rc; i++)
 		if (r->items[i].state == ST_OPEN)
 			rc = item_break(r, i, lines.v, lines.n);
+	map_release(&break_amounts);
 	map_release(&by_amount);
 	free(items.v);
 	free(lines.v);
 	return rc;
 oom:
+	map_release(&break_amounts);
 	map_release(&by_amount);
 	free(items.v);
 	free(lines.v);
@@ -1633,27 +1652,66 @@ oom:
 }
 
 /* --- the run ------------------------------------------------------------ */
-static int build_maps(struct run *r)
+/* The open items by amount and by batch id (build_maps). */
+static int map_amounts_batches(struct run *r)
 {
-	if (map_init(&r->refs, (size_t)r->items_n * 2) != 0 ||
-	    map_init(&r->batches, (size_t)r->items_n) != 0 ||
-	    map_init(&r->amounts, (size_t)r->items_n) != 0)
-		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
 	for (int i = 0; i < r->items_n; i++) {
 		const struct item *it = &r->items[i];
 		if (it->state != ST_OPEN)
 			continue;
-		if (map_put(&r->refs, hash_str(it->tx_id), it->tx_id, i) != 0 ||
-		    map_put(&r->amounts, hash_amount(it->amount_minor), NULL, i) != 0)
-			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
-		for (int k = 0; k < ITEM_REFS; k++)
-			if (it->ref[k] && strcmp(it->ref[k], it->tx_id) != 0 &&
-			    map_put(&r->refs, hash_str(it->ref[k]), it->ref[k], i) != 0)
-				return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+		if (map_put(&r->amounts, hash_amount(it->amount_minor), NULL, i) != 0)
+			return -1;
 		if (it->batch_id &&
 		    map_put(&r->batches, hash_str(it->batch_id), it->batch_id, i) != 0)
-			return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+			return -1;
 	}
+	return 0;
+}
+
+struct maps_job {
+	struct run *r;
+	int rc;
+};
+
+static void *maps_job_main(void *arg)
+{
+	struct maps_job *j = arg;
+	j->rc = map_amounts_batches(j->r);
+	return NULL;
+}
+
+/* The open items by reference, by amount and by batch id.  With threads,
+ * the second and third maps are built on a second thread while this one
+ * builds the first: each only reads the items and writes its own map. */
+static int build_maps(struct run *r)
+{
+	struct maps_job job = { r, 0 };
+	pthread_t thread;
+	int threaded = 0, rc = 0;
+
+	if (map_init(&r->refs, (size_t)r->items_n * 2) != 0 ||
+	    map_init(&r->batches, (size_t)r->items_n) != 0 ||
+	    map_init(&r->amounts, (size_t)r->items_n) != 0)
+		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
+	if (ledger_threads(r->lg))
+		threaded = pthread_create(&thread, NULL, maps_job_main, &job) == 0;
+	for (int i = 0; i < r->items_n && !rc; i++) {
+		const struct item *it = &r->items[i];
+		if (it->state != ST_OPEN)
+			continue;
+		if (map_put(&r->refs, hash_str(it->tx_id), it->tx_id, i) != 0)
+			rc = -1;
+		for (int k = 0; k < ITEM_REFS && !rc; k++)
+			if (it->ref[k] && strcmp(it->ref[k], it->tx_id) != 0 &&
+			    map_put(&r->refs, hash_str(it->ref[k]), it->ref[k], i) != 0)
+				rc = -1;
+	}
+	if (threaded)
+		pthread_join(thread, NULL); /* on every path: no thread outlives this */
+	else
+		job.rc = map_amounts_batches(r);
+	if (rc || job.rc)
+		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
 	return LG_OK;
 }
 
