@@ -174,6 +174,7 @@ static int map_init(struct map *m, size_t expect)
 	m->mask = size - 1;
 	if (!m->heads)
 		return -1;
+	clr_advise_huge(m->heads, size * sizeof *m->heads);
 	memset(m->heads, 0xff, size * sizeof *m->heads);
 	return 0;
 }
@@ -191,7 +192,7 @@ static int map_put(struct map *m, unsigned hash, const char *key, int idx)
 	size_t b = hash & m->mask;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 1024;
-		struct map_ent *e = realloc(m->ents, cap * sizeof *e);
+		struct map_ent *e = clr_realloc(m->ents, m->cap * sizeof *e, cap * sizeof *e);
 		if (!e)
 			return -1;
 		m->ents = e;

@@ -8,9 +8,11 @@
 #include "clearing_int.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../ledger/ledger_sql.h"
 
@@ -360,6 +362,40 @@ int clr_step_event(ledger *lg, long long run_id, const char *step,
 	return rc;
 }
 
+void clr_advise_huge(void *p, size_t bytes)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t from, to;
+
+	if (!p || bytes < CLR_HUGE_MIN_BYTES)
+		return;
+	from = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	to = ((uintptr_t)p + bytes) & ~(huge - 1);
+#ifdef MADV_HUGEPAGE
+	if (to > from)
+		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+#else
+	(void)from;
+	(void)to;
+#endif
+}
+
+void *clr_realloc(void *p, size_t old_bytes, size_t new_bytes)
+{
+	void *q;
+
+	if (new_bytes < CLR_HUGE_MIN_BYTES)
+		return realloc(p, new_bytes);
+	q = malloc(new_bytes);
+	if (!q)
+		return NULL;
+	clr_advise_huge(q, new_bytes);
+	if (p)
+		memcpy(q, p, old_bytes < new_bytes ? old_bytes : new_bytes);
+	free(p);
+	return q;
+}
+
 int clr_grow(void *pp, int *cap, int need, size_t elem_bytes)
 {
 	void **p = pp;
@@ -374,7 +410,7 @@ int clr_grow(void *pp, int *cap, int need, size_t elem_bytes)
 		n *= 2;
 	if (n > CLR_ARRAY_MAX)
 		n = CLR_ARRAY_MAX;
-	q = realloc(*p, (size_t)n * elem_bytes);
+	q = clr_realloc(*p, (size_t)*cap * elem_bytes, (size_t)n * elem_bytes);
 	if (!q)
 		return -1;
 	*p = q;
@@ -415,6 +451,7 @@ void *clr_arena_alloc(struct clr_arena *a, size_t bytes)
 		c = malloc(sizeof *c + cap);
 		if (!c)
 			return NULL;
+		clr_advise_huge(c, sizeof *c + cap);
 		c->next = a->head;
 		c->used = 0;
 		c->cap = cap;

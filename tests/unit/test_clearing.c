@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../clearing/clearing.h"
+#include "../../clearing/clearing_int.h"
 #include "../../ledger/ledger_sql.h"
 
 #define NOW "2026-11-25T02:00:00Z"
@@ -351,12 +352,47 @@ static void reconcile_rejects_a_bad_date_and_a_missing_account(void **state)
 	                                "does not exist"));
 }
 
+/* Arrays grown past CLR_HUGE_MIN_BYTES move to a new block (clr_realloc):
+ * every element written before a growth reads back after it. */
+static void grown_arrays_keep_their_elements(void **state)
+{
+	long long *v = NULL;
+	int cap = 0, n = 0;
+	unsigned char *b;
+
+	(void)state;
+	for (; n < 3 * 1000 * 1000; n++) { /* 24 MB: crosses the bound thrice over */
+		assert_int_equal(clr_grow(&v, &cap, n, sizeof *v), 0);
+		v[n] = (long long)n * 7919;
+	}
+	assert_true(cap > n);
+	for (int i = 0; i < n; i++)
+		if (v[i] != (long long)i * 7919)
+			fail_msg("element %d lost in a growth", i);
+	free(v);
+	/* Below the bound, across it, and shrinking back under it. */
+	b = clr_realloc(NULL, 0, 100);
+	assert_non_null(b);
+	memset(b, 0xab, 100);
+	b = clr_realloc(b, 100, CLR_HUGE_MIN_BYTES + 1);
+	assert_non_null(b);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(b[i], 0xab);
+	b = clr_realloc(b, CLR_HUGE_MIN_BYTES + 1, 50);
+	assert_non_null(b);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(b[i], 0xab);
+	free(b);
+	clr_advise_huge(NULL, CLR_HUGE_MIN_BYTES); /* a no-op */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config_reads_channels_in_order_and_inbox_rules),
 		cmocka_unit_test(config_unknown_key_names_file_section_and_key),
 		cmocka_unit_test(config_channel_defaults_for_an_unconfigured_channel),
+		cmocka_unit_test(grown_arrays_keep_their_elements),
 		cmocka_unit_test_setup_teardown(reconcile_fee_rounds_half_to_even_within_zero_tolerance,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(reconcile_half_cent_fee_rounds_to_even, setup,
