@@ -37,6 +37,7 @@ struct pending_match {
 	long long id, set_id;
 	long long line_id, item_seq;     /* 0 when the match has pairs instead */
 	size_t text[ROWS_MATCH_TEXT];    /* offsets into the text buffer */
+	int text_len[ROWS_MATCH_TEXT];   /* their lengths (not measured again by the writer) */
 };
 struct pending_set {
 	long long id;
@@ -288,8 +289,11 @@ int clr_rows_match(struct clr_rows *w, const struct clr_match_rec *rec,
 	m = &b->m[b->m_n];
 	for (int c = 0; c < ROWS_MATCH_TEXT; c++) {
 		CLR_ASSERT(text[c] != NULL);
+		size_t len = strlen(text[c]);
+		CLR_ASSERT(len <= INT_MAX);
 		if (text_put(b, text[c], &m->text[c]) != 0)
 			return lg_error_set(err, LG_EINTERNAL, "out of memory");
+		m->text_len[c] = (int)len;
 	}
 	m->id = w->next_id++;
 	m->set_id = w->set_id;
@@ -329,8 +333,8 @@ static int flush_matches(struct clr_rows *w, const struct rows_buf *b, lg_error 
 			sqlite3_bind_int64(st, base + 1, m->id);
 			sqlite3_bind_int64(st, base + 2, m->set_id);
 			for (int c = 0; c < ROWS_MATCH_TEXT; c++)
-				sqlite3_bind_text(st, base + 3 + c, b->text + m->text[c], -1,
-				                  SQLITE_STATIC);
+				sqlite3_bind_text(st, base + 3 + c, b->text + m->text[c],
+				                  m->text_len[c], SQLITE_STATIC);
 			if (m->line_id > 0) {
 				sqlite3_bind_int64(st, base + 7, m->line_id);
 				sqlite3_bind_int64(st, base + 8, m->item_seq);

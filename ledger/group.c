@@ -21,6 +21,7 @@
  */
 #include "ledger_int.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ struct lg_group {
 	long lineno[LG_GROUP_TX_MAX];
 	unsigned char content[LG_GROUP_TX_MAX][LG_HASH_BYTES];
 	unsigned char hash[LG_GROUP_TX_MAX][LG_HASH_BYTES];
+	struct lg_tx_lens lens[LG_GROUP_TX_MAX]; /* but booked_at, set when written */
 	struct before before[LG_GROUP_POSTINGS_MAX];
 	int before_n;
 	char text[TEXT_CAP];                 /* copies of memos and metadata */
@@ -119,14 +121,16 @@ static sqlite3_stmt *prepare_rows(ledger *lg, const char *head, int rows, int co
 	return st;
 }
 
-static char *keep_text(struct lg_group *g, const char *s)
+/* A copy of s in the group's text; *len_out is its length. */
+static char *keep_text(struct lg_group *g, const char *s, int *len_out)
 {
 	size_t n = strlen(s) + 1;
 	char *p = g->text + g->text_used;
 
-	LG_ASSERT(g->text_used + n <= TEXT_CAP);
+	LG_ASSERT(g->text_used + n <= TEXT_CAP && n - 1 <= INT_MAX);
 	memcpy(p, s, n);
 	g->text_used += n;
+	*len_out = (int)(n - 1);
 	return p;
 }
 
@@ -173,8 +177,10 @@ int lg_group_add(struct lg_group *g, struct lg_tx *tx, long lineno, lg_error *er
 	kept = &g->tx[g->n];
 	memcpy(kept, tx, offsetof(struct lg_tx, p));
 	memcpy(kept->p, tx->p, (size_t)tx->n * sizeof tx->p[0]);
-	kept->memo = keep_text(g, tx->memo ? tx->memo : "");
-	kept->meta = keep_text(g, tx->meta ? tx->meta : "{}");
+	kept->memo = keep_text(g, tx->memo ? tx->memo : "", &g->lens[g->n].memo);
+	kept->meta = keep_text(g, tx->meta ? tx->meta : "{}", &g->lens[g->n].meta);
+	g->lens[g->n].id = (int)strlen(kept->id);
+	g->lens[g->n].date = (int)strlen(kept->date);
 	g->lineno[g->n] = lineno;
 	g->postings_n += tx->n;
 	g->n++;
@@ -188,7 +194,7 @@ static int write_transactions(struct lg_group *g, lg_error *err)
 {
 	ledger *lg = g->lg;
 	sqlite3_stmt *st = g->tx_stmt[g->n];
-	int rc;
+	int rc, booked_at_len;
 
 	if (!st) {
 		st = prepare_rows(lg, "INSERT INTO transactions(seq, id, kind, ref_seq, date,"
@@ -198,9 +204,12 @@ static int write_transactions(struct lg_group *g, lg_error *err)
 			return lg_sql_error(lg, err, "preparing the journal insert");
 		g->tx_stmt[g->n] = st;
 	}
-	for (int i = 0; i < g->n; i++)
+	booked_at_len = (int)strlen(lg->now);
+	for (int i = 0; i < g->n; i++) {
+		g->lens[i].booked_at = booked_at_len;
 		lg_bind_tx_row(st, i * TX_COLUMNS, &g->tx[i], g->start_seq + 1 + i, lg->now,
-		               g->content[i], g->hash[i]);
+		               &g->lens[i], g->content[i], g->hash[i]);
+	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)

@@ -192,24 +192,31 @@ static int find_id(ledger *lg, const char *id, long long *seq_out,
 }
 
 void lg_bind_tx_row(sqlite3_stmt *st, int base, const struct lg_tx *tx, long long seq,
-                    const char *booked_at, const unsigned char content[LG_HASH_BYTES],
+                    const char *booked_at, const struct lg_tx_lens *lens,
+                    const unsigned char content[LG_HASH_BYTES],
                     const unsigned char hash[LG_HASH_BYTES])
 {
+	LG_ASSERT(!lens || (tx->memo && tx->meta));
 	sqlite3_bind_int64(st, base + 1, seq);
-	sqlite3_bind_text(st, base + 2, tx->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 2, tx->id, lens ? lens->id : -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, base + 3, lg_kind_name(tx->kind), -1, SQLITE_STATIC);
 	if (tx->ref_seq > 0)
 		sqlite3_bind_int64(st, base + 4, tx->ref_seq);
 	else
 		sqlite3_bind_null(st, base + 4);
-	sqlite3_bind_text(st, base + 5, tx->date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 6, booked_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 5, tx->date, lens ? lens->date : -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 6, booked_at, lens ? lens->booked_at : -1, SQLITE_STATIC);
 	if (tx->expires_at[0])
 		sqlite3_bind_text(st, base + 7, tx->expires_at, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, base + 7);
-	sqlite3_bind_text(st, base + 8, tx->memo ? tx->memo : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 9, tx->meta ? tx->meta : "{}", -1, SQLITE_STATIC);
+	if (lens) {
+		sqlite3_bind_text(st, base + 8, tx->memo, lens->memo, SQLITE_STATIC);
+		sqlite3_bind_text(st, base + 9, tx->meta, lens->meta, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_text(st, base + 8, tx->memo ? tx->memo : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, base + 9, tx->meta ? tx->meta : "{}", -1, SQLITE_STATIC);
+	}
 	sqlite3_bind_blob(st, base + 10, content, LG_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, base + 11, hash, LG_HASH_BYTES, SQLITE_STATIC);
 }
@@ -223,7 +230,7 @@ static int insert_rows(ledger *lg, const struct lg_tx *tx, long long seq,
 
 	if (!st)
 		return lg_sql_error(lg, err, "writing the journal");
-	lg_bind_tx_row(st, 0, tx, seq, lg->now, content, hash);
+	lg_bind_tx_row(st, 0, tx, seq, lg->now, NULL, content, hash);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT) {
 		sqlite3_reset(st);
