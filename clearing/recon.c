@@ -1140,8 +1140,36 @@ static int counterparty_fits(const struct line *l, const struct item *it)
 	return strcasecmp(l->counterparty, it->counterparty) == 0;
 }
 
+/* The items still open after the reference pass, by amount.  Built then,
+ * not with the other maps: most items are matched by reference by now, and
+ * a map of every item sent each line of the amount pass through ten matched
+ * items of its amount, each a cache miss.  The candidates' order does not
+ * matter: pass_amount picks the best by a total order. */
+static int map_open_amounts(struct run *r)
+{
+	struct idx_list open = { 0 };
+	int rc = 0;
+
+	for (int i = 0; i < r->items_n && !rc; i++) {
+		const struct item *it = &r->items[i];
+		if (it->state == ST_OPEN && !it->batch_id && it->day != LONG_MIN)
+			rc = list_push(&open, i);
+	}
+	if (!rc)
+		rc = map_init(&r->amounts, (size_t)open.n);
+	for (int k = 0; k < open.n && !rc; k++)
+		rc = map_put(&r->amounts, hash_amount(r->items[open.v[k]].amount_minor), NULL,
+		             open.v[k]);
+	free(open.v);
+	return rc ? lg_error_set(r->err, LG_EINTERNAL, "out of memory") : LG_OK;
+}
+
 static int pass_amount(struct run *r)
 {
+	int rc = map_open_amounts(r);
+
+	if (rc)
+		return rc;
 	for (int i = 0; i < r->lines_n; i++) {
 		struct line *l = &r->lines[i];
 		int best = -1, best_cp = 0;
@@ -1176,7 +1204,7 @@ static int pass_amount(struct run *r)
 		}
 		if (best >= 0) {
 			struct match m = { 1, &i, 1, &best, 1, NULL, NULL, 0 };
-			int rc = make_match(r, &m, 0);
+			rc = make_match(r, &m, 0);
 			if (rc)
 				return rc;
 		}
@@ -1660,15 +1688,13 @@ oom:
 }
 
 /* --- the run ------------------------------------------------------------ */
-/* The open items by amount and by batch id (build_maps). */
-static int map_amounts_batches(struct run *r)
+/* The open items by batch id (build_maps). */
+static int map_batches(struct run *r)
 {
 	for (int i = 0; i < r->items_n; i++) {
 		const struct item *it = &r->items[i];
 		if (it->state != ST_OPEN)
 			continue;
-		if (map_put(&r->amounts, hash_amount(it->amount_minor), NULL, i) != 0)
-			return -1;
 		if (it->batch_id &&
 		    map_put(&r->batches, hash_str(it->batch_id), it->batch_id, i) != 0)
 			return -1;
@@ -1684,12 +1710,12 @@ struct maps_job {
 static void *maps_job_main(void *arg)
 {
 	struct maps_job *j = arg;
-	j->rc = map_amounts_batches(j->r);
+	j->rc = map_batches(j->r);
 	return NULL;
 }
 
-/* The open items by reference, by amount and by batch id.  With threads,
- * the second and third maps are built on a second thread while this one
+/* The open items by reference and by batch id (by amount: map_open_amounts).
+ * With threads, the second map is built on a second thread while this one
  * builds the first: each only reads the items and writes its own map. */
 static int build_maps(struct run *r)
 {
@@ -1698,8 +1724,7 @@ static int build_maps(struct run *r)
 	int threaded = 0, rc = 0;
 
 	if (map_init(&r->refs, (size_t)r->items_n * 2) != 0 ||
-	    map_init(&r->batches, (size_t)r->items_n) != 0 ||
-	    map_init(&r->amounts, (size_t)r->items_n) != 0)
+	    map_init(&r->batches, (size_t)r->items_n) != 0)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
 	if (ledger_threads(r->lg))
 		threaded = pthread_create(&thread, NULL, maps_job_main, &job) == 0;
@@ -1717,7 +1742,7 @@ static int build_maps(struct run *r)
 	if (threaded)
 		pthread_join(thread, NULL); /* on every path: no thread outlives this */
 	else
-		job.rc = map_amounts_batches(r);
+		job.rc = map_batches(r);
 	if (rc || job.rc)
 		return lg_error_set(r->err, LG_EINTERNAL, "out of memory");
 	return LG_OK;
