@@ -178,10 +178,11 @@ void clr_rows_free(struct clr_rows *w)
 	free(w);
 }
 
-/* Copies s and its NUL into the text buffer; its offset into *off. */
-static int text_put(struct rows_buf *w, const char *s, size_t *off)
+/* Copies s (of s_len bytes) and its NUL into the text buffer; its offset
+ * into *off. */
+static int text_put(struct rows_buf *w, const char *s, size_t s_len, size_t *off)
 {
-	size_t len = strlen(s) + 1;
+	size_t len = s_len + 1;
 
 	if (w->text_n + len > w->text_cap) {
 		size_t cap = w->text_cap ? w->text_cap : 65536;
@@ -252,7 +253,7 @@ static int set_of(struct clr_rows *w, struct rows_buf *b, const char *const f[RO
 	ps = &b->sets[b->sets_n];
 	for (int c = 0; c < ROWS_SET_TEXT; c++) {
 		char *copy = strdup(f[c]);
-		if (!copy || text_put(b, f[c], &ps->text[c]) != 0) {
+		if (!copy || text_put(b, f[c], strlen(f[c]), &ps->text[c]) != 0) {
 			free(copy);
 			return -1;
 		}
@@ -291,7 +292,7 @@ int clr_rows_match(struct clr_rows *w, const struct clr_match_rec *rec,
 		CLR_ASSERT(text[c] != NULL);
 		size_t len = strlen(text[c]);
 		CLR_ASSERT(len <= INT_MAX);
-		if (text_put(b, text[c], &m->text[c]) != 0)
+		if (text_put(b, text[c], len, &m->text[c]) != 0)
 			return lg_error_set(err, LG_EINTERNAL, "out of memory");
 		m->text_len[c] = (int)len;
 	}
